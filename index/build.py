@@ -1,0 +1,199 @@
+"""`build_index`: create or update an index; only new or changed text is embedded.
+
+Example:
+    >>> report = build_index("articles/", index_dir="my-index")   # doctest: +SKIP
+    >>> report.embedded, report.reused                             # doctest: +SKIP
+    (3, 27)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from index import snapshot
+from index.chunk import Chunk, Chunker, with_groups
+from index.dedup import duplicate_groups, line_repeats
+from index.embed import Embedder, load_embedder
+from index.lexical import BM25Index
+from index.load import Document, discover, read_document
+from index.store import make_store
+from rag.errors import EmbedderMismatch, IndexError_, InputError
+from rag.settings import Settings, load_settings
+
+CHUNKER_VERSION = 1
+EMBED_SLICE = 256
+
+
+@dataclass
+class BuildReport:
+    """What a build did."""
+
+    index_dir: str
+    snapshot: str = ""
+    documents: int = 0
+    chunks: int = 0
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    embedded: int = 0
+    reused: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    written: bool = False
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One human line."""
+        what = "wrote" if self.written else "unchanged,"
+        return (f"{what} index {self.index_dir}: {self.documents} documents, {self.chunks} chunks "
+                f"(+{len(self.added)} ~{len(self.changed)} -{len(self.removed)} documents; "
+                f"embedded {self.embedded}, reused {self.reused}; skipped {len(self.skipped)}) "
+                f"in {self.seconds:.1f}s")
+
+
+def passage_text(chunk: Chunk, title: str) -> str:
+    """What gets embedded for a chunk: the document title for context, then the chunk."""
+    return chunk.text if not title or chunk.text.startswith(title) else f"{title}\n{chunk.text}"
+
+
+def read_corpus(folder: Path, progress: bool = True) -> tuple[list[Document], list[tuple[str, str]]]:
+    """All usable documents of a folder, and (file, reason) for the ones skipped."""
+    docs, skipped = [], []
+    for path in tqdm(discover(folder), desc="reading", unit="doc", disable=not progress):
+        try:
+            docs.append(read_document(path, folder))
+        except InputError as e:
+            skipped.append((path.relative_to(folder).as_posix(), str(e)))
+        except OSError as e:
+            skipped.append((path.relative_to(folder).as_posix(), f"cannot read: {e.strerror}"))
+    return docs, skipped
+
+
+def build_index(corpus_dir: str | Path | None = None, index_dir: str | Path | None = None, *,
+                settings: Settings | None = None, embedder: Embedder | None = None,
+                rebuild: bool = False, progress: bool = True) -> BuildReport:
+    """Create or update the index at `index_dir` from the articles in `corpus_dir`."""
+    t0 = time.perf_counter()
+    settings = settings or load_settings()
+    corpus = Path(corpus_dir) if corpus_dir else settings.corpus_path
+    out = Path(index_dir) if index_dir else settings.index_path
+    docs, skipped = read_corpus(corpus, progress)
+    if not docs:
+        why = "; ".join(f"{f}: {r}" for f, r in skipped[:5]) or "the folder has no .txt/.md/.html/.pdf files"
+        raise InputError(f"nothing to index in {corpus}: {why}")
+    report = BuildReport(str(out), documents=len(docs), skipped=skipped)
+    with snapshot.build_lock(out):
+        old = None if rebuild else _old_index(out, settings)
+        embedder = embedder or load_embedder(settings)
+        repeats = line_repeats({d.id: d.text for d in docs})
+        chunks, titles = _chunk_all(docs, repeats, old, settings, embedder, progress)
+        hashes = [_embed_hash(embedder.name, passage_text(c, titles[c.doc_id])) for c in chunks]
+        _diff(report, docs, old)
+        unchanged = old is not None and not (report.added or report.changed or report.removed) \
+            and old.embed_hashes == hashes and [asdict(c) for c in old.chunks] == [asdict(c) for c in chunks]
+        if unchanged:
+            report.snapshot, report.chunks, report.reused = old.name, len(chunks), len(chunks)
+        else:
+            vectors = _vectors(chunks, hashes, titles, old, embedder, report, progress)
+            store = make_store(settings.store, embedder.dim, len(chunks), settings.hnsw_threshold)
+            store.add(vectors)
+            bm25 = BM25Index.build([passage_text(c, c.heading) for c in chunks], settings.corpus_language)
+            manifest = _manifest(settings, embedder, docs, repeats, chunks, skipped)
+            doc_rows = [{"id": d.id, "title": d.title, "date": d.date, "sha256": d.sha256, "text": d.text}
+                        for d in docs]
+            snap = snapshot.Snapshot(manifest, doc_rows, chunks, hashes, vectors, store, bm25)
+            report.snapshot, report.chunks, report.written = snapshot.write(out, snap), len(chunks), True
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _old_index(out: Path, settings: Settings):
+    if snapshot.current_name(out) is None:
+        return None
+    try:
+        return snapshot.load(out, embedder=settings.embedder)
+    except EmbedderMismatch as e:
+        raise IndexError_(f"{e}. Or pass rebuild=True / --rebuild to replace it.") from None
+    except IndexError_ as e:
+        print(f"warning: {e}; building a fresh index instead", file=sys.stderr)
+        return None
+
+
+def _chunk_all(docs, repeats, old, settings, embedder, progress):
+    cfg = _chunker_cfg(settings)
+    reuse = old is not None and old.manifest.get("chunker") == cfg
+    old_chunks = defaultdict(list)
+    if reuse:
+        for c in old.chunks:
+            old_chunks[c.doc_id].append(replace(c, dup_group=""))
+    old_sigs = old.manifest.get("documents", {}) if reuse else {}
+    chunker = Chunker(embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+    chunks: list[Chunk] = []
+    for d in tqdm(docs, desc="chunking", unit="doc", disable=not progress):
+        sig = _doc_sig(d, repeats[d.id])
+        if old_sigs.get(d.id, {}).get("sig") == sig:
+            chunks += old_chunks[d.id]
+        else:
+            chunks += chunker.split(d, repeats[d.id], settings.boilerplate_min_docs)
+    return with_groups(chunks, duplicate_groups(chunks)), {d.id: d.title for d in docs}
+
+
+def _vectors(chunks, hashes, titles, old, embedder, report, progress) -> np.ndarray:
+    known = {h: i for i, h in enumerate(old.embed_hashes)} if old is not None else {}
+    todo = sorted({h: i for i, h in enumerate(hashes) if h not in known}.values(),
+                  key=lambda i: len(chunks[i].text))       # similar lengths batch well
+    fresh: dict[str, np.ndarray] = {}
+    with tqdm(total=len(todo), desc="embedding", unit="chunk", disable=not progress or not todo) as bar:
+        for s in range(0, len(todo), EMBED_SLICE):
+            part = todo[s:s + EMBED_SLICE]
+            vecs = embedder.embed([passage_text(chunks[i], titles[chunks[i].doc_id]) for i in part])
+            fresh.update({hashes[i]: v for i, v in zip(part, vecs)})
+            bar.update(len(part))
+    rows = [fresh[h] if h in fresh else old.vectors[known[h]] for h in hashes]
+    report.embedded, report.reused = len(todo), len(hashes) - sum(1 for h in hashes if h in fresh)
+    return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
+
+
+def _diff(report: BuildReport, docs: list[Document], old) -> None:
+    before = {k: v["sha256"] for k, v in old.manifest.get("documents", {}).items()} if old else {}
+    now = {d.id: d.sha256 for d in docs}
+    report.added = sorted(set(now) - set(before))
+    report.removed = sorted(set(before) - set(now))
+    report.changed = sorted(k for k in set(now) & set(before) if now[k] != before[k])
+
+
+def _chunker_cfg(s: Settings) -> dict:
+    return {"version": CHUNKER_VERSION, "chunk_tokens": s.chunk_tokens, "chunk_overlap": s.chunk_overlap,
+            "boilerplate_min_docs": s.boilerplate_min_docs}
+
+
+def _doc_sig(doc: Document, repeats: list[int]) -> str:
+    return hashlib.sha256((doc.sha256 + repr(repeats)).encode()).hexdigest()[:24]
+
+
+def _embed_hash(embedder: str, text: str) -> str:
+    return hashlib.sha1(f"{embedder}\x00{text}".encode()).hexdigest()
+
+
+def _manifest(settings: Settings, embedder: Embedder, docs, repeats, chunks, skipped) -> dict:
+    per_doc = defaultdict(int)
+    for c in chunks:
+        per_doc[c.doc_id] += 1
+    return {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "embedder": {"name": embedder.name, "dim": int(embedder.dim)},
+        "chunker": _chunker_cfg(settings),
+        "store": settings.store, "corpus_language": settings.corpus_language,
+        "settings": {k: v for k, v in asdict(settings).items() if not k.endswith(("_dir", "_path")) and k != "home"},
+        "documents": {d.id: {"sha256": d.sha256, "sig": _doc_sig(d, repeats[d.id]), "title": d.title,
+                             "date": d.date, "chunks": per_doc[d.id]} for d in docs},
+        "skipped": [{"file": f, "reason": r} for f, r in skipped],
+        "counts": {"documents": len(docs), "chunks": len(chunks)},
+    }

@@ -1,0 +1,69 @@
+"""Near-duplicate passages across documents (syndicated text, promotional blocks).
+
+A line counts as repeated in n documents when most of its word 3-gram shingles
+(lower-cased, digits and month names folded) occur in n documents; so the promo
+block "... Analyse vom 19. Mai ..." and "... vom 29. September ..." match.
+
+Example:
+    >>> a = "Text A.\\nNeue Analyse vom 19. Mai liefert die Antwort auf alles"
+    >>> b = "Text B.\\nNeue Analyse vom 29. September liefert die Antwort auf alles"
+    >>> line_repeats({"a": a, "b": b})["a"]
+    [1, 2]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+
+from index.clean import MONTHS
+
+_WORD = re.compile(r"\w+")
+_SHARE = 0.6          # share of a line's shingles that must be repeated
+MIN_WORDS = 4         # shorter lines (headings, captions) are never called repeated
+
+
+def normalise(text: str) -> list[str]:
+    """Lower-cased words with digits folded to 0 and month names to `<month>`."""
+    words = (w.lower() for w in _WORD.findall(text))
+    return ["<month>" if w in MONTHS else re.sub(r"\d+", "0", w) for w in words]
+
+
+def _shingles(words: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[i:i + 3]) for i in range(max(1, len(words) - 2))}
+
+
+def line_repeats(texts: dict[str, str]) -> dict[str, list[int]]:
+    """For each document, per line: in how many documents that line (nearly) occurs."""
+    lines = {d: [normalise(l) for l in t.split("\n")] for d, t in texts.items()}
+    df: dict[tuple, set] = defaultdict(set)
+    for d, ls in lines.items():
+        for words in ls:
+            if len(words) >= MIN_WORDS:
+                for s in _shingles(words):
+                    df[s].add(d)
+    out = {}
+    for d, ls in lines.items():
+        counts = []
+        for words in ls:
+            if len(words) < MIN_WORDS:
+                counts.append(1)
+                continue
+            dfs = sorted((len(df[s]) for s in _shingles(words)), reverse=True)
+            counts.append(dfs[max(0, int(len(dfs) * _SHARE + 0.999) - 1)])
+        out[d] = counts
+    return out
+
+
+def fingerprint(text: str) -> str:
+    """A short hash of the normalised words: equal for near-identical passages."""
+    return hashlib.sha1(" ".join(normalise(text)).encode()).hexdigest()[:16]
+
+
+def duplicate_groups(chunks) -> dict[str, str]:
+    """chunk id -> group id, for chunks whose fingerprint occurs in two or more documents."""
+    docs: dict[str, set] = defaultdict(set)
+    for c in chunks:
+        docs[fingerprint(c.text)].add(c.doc_id)
+    return {c.id: fp for c in chunks if len(docs[fp := fingerprint(c.text)]) > 1}

@@ -1,0 +1,90 @@
+"""Embedders: `embed(texts, kind)` -> L2-normalised float32 rows; backends picked by name.
+
+Example:
+    >>> e = load_embedder(Settings(embedder="all-minilm-l6-v2"))   # doctest: +SKIP
+    >>> e.embed(["Hallo Welt"], kind="query").shape                 # doctest: +SKIP
+    (1, 384)
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from rag.errors import ConfigError
+from rag.models.catalog import get_spec
+from rag.models.prepare import model_path
+from rag.settings import Settings
+
+
+class Embedder(Protocol):
+    """What the index and the retriever need from an embedding model."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: list[str], kind: str = "passage", progress: bool = False) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local folder; prompts per query/passage."""
+
+    def __init__(self, name: str, path: str | Path, query_prompt: str = "", passage_prompt: str = "",
+                 batch_size: int = 16):
+        self.name, self.path = name, Path(path)
+        self.prompts = {"query": query_prompt, "passage": passage_prompt}
+        self.batch_size = batch_size
+
+    @cached_property
+    def model(self):
+        """The loaded model (loaded on first use, so unchanged re-indexing never pays for it)."""
+        from sentence_transformers import SentenceTransformer
+        return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+
+    @cached_property
+    def _tokenizer(self):
+        from tokenizers import Tokenizer
+        file = self.path / "tokenizer.json"
+        return Tokenizer.from_file(str(file)) if file.is_file() else None
+
+    @cached_property
+    def dim(self) -> int:
+        """Embedding dimension, read from the folder's config without loading weights."""
+        import json
+        pooling = self.path / "1_Pooling" / "config.json"
+        if pooling.is_file():
+            return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` without special tokens (the chunk-size unit)."""
+        if self._tokenizer is not None:
+            return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+        return len(self.model.tokenizer.tokenize(text))
+
+    def embed(self, texts: list[str], kind: str = "passage", progress: bool = False) -> np.ndarray:
+        """Normalised embeddings, one row per text."""
+        if kind not in self.prompts:
+            raise ValueError(f"kind must be 'query' or 'passage', not {kind!r}")
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self.model.encode(list(texts), prompt=self.prompts[kind], batch_size=self.batch_size,
+                                normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress)
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+
+BACKENDS = {"sentence-transformers": SentenceTransformerEmbedder}
+
+
+def load_embedder(settings: Settings, backend: str = "sentence-transformers") -> Embedder:
+    """The embedder named in the settings, prepared (offline first) on first use."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown embedder backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    spec = get_spec(settings.embedder, "embedder")
+    return BACKENDS[backend](spec.name, model_path(spec.name, settings, "embedder"), spec.query_prompt,
+                             spec.passage_prompt, settings.embed_batch_size)

@@ -1,0 +1,82 @@
+"""BM25 over stemmed words (bm25s + PyStemmer), saved as JSON and .npy (no pickle).
+
+Example:
+    >>> b = BM25Index.build(["Alibaba investiert Milliarden", "Apple und China"], "de")
+    >>> b.search("Investitionen von Alibaba", 1)[1].tolist()
+    [0]
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+STEMMERS = {"de": "german", "en": "english"}
+_WORD = re.compile(r"\w+")
+
+
+def _stopwords(lang: str) -> frozenset[str]:
+    from bm25s import stopwords
+    return frozenset({"de": stopwords.STOPWORDS_GERMAN, "en": stopwords.STOPWORDS_EN}.get(lang, ()))
+
+
+class Analyzer:
+    """Lower-case words, stop words dropped, Snowball-stemmed in one language."""
+
+    def __init__(self, lang: str):
+        import Stemmer
+        self.lang = lang
+        self.stemmer = Stemmer.Stemmer(STEMMERS.get(lang, "german"))
+        self.stop = _stopwords(lang)
+
+    def __call__(self, text: str) -> list[str]:
+        words = [w for w in _WORD.findall(text.lower()) if w not in self.stop]
+        return self.stemmer.stemWords(words)
+
+
+class BM25Index:
+    """A BM25 index whose row ids match the dense store's."""
+
+    FOLDER = "bm25"
+
+    def __init__(self, model, lang: str):
+        self.model, self.lang, self.analyze = model, lang, Analyzer(lang)
+
+    @classmethod
+    def build(cls, texts: list[str], lang: str) -> "BM25Index":
+        """Index `texts` (one row per chunk)."""
+        import bm25s
+        analyze = Analyzer(lang)
+        model = bm25s.BM25()
+        model.index([analyze(t) or ["<empty>"] for t in texts], show_progress=False)
+        return cls(model, lang)
+
+    def search(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) of the k best rows with a positive score."""
+        vocab = self.model.vocab_dict
+        tokens = [t for t in self.analyze(query) if t in vocab]
+        if not tokens:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        scores = self.model.get_scores(tokens)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        top = top[scores[top] > 0]
+        return scores[top], top
+
+    def save(self, folder: str | Path) -> None:
+        """Write arrays and vocabulary under `folder/bm25`."""
+        out = Path(folder) / self.FOLDER
+        self.model.save(str(out), allow_pickle=False, show_progress=False)
+        (out / "lang.json").write_text(json.dumps({"lang": self.lang}))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "BM25Index":
+        """Read an index written by `save`."""
+        import bm25s
+        src = Path(folder) / cls.FOLDER
+        model = bm25s.BM25.load(str(src), allow_pickle=False, show_progress=False)
+        return cls(model, json.loads((src / "lang.json").read_text())["lang"])

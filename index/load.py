@@ -1,0 +1,105 @@
+"""Read .txt, .md, .html and .pdf files into `Document`s whose `text` all offsets refer to."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.clean import extract_date, extract_title
+from rag.errors import InputError
+
+SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".html": "html", ".htm": "html", ".pdf": "pdf"}
+MAX_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article: `text` is the extracted source text that chunk offsets point into."""
+
+    id: str
+    text: str
+    title: str = ""
+    date: str = ""
+    sha256: str = ""
+
+
+def discover(folder: str | Path) -> list[Path]:
+    """Supported files under `folder`, sorted, hidden files and folders skipped."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder; pass a folder of .txt/.md/.html/.pdf articles")
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+def read_document(path: str | Path, root: str | Path) -> Document:
+    """Load one file; raise `InputError` (with the fix) when it cannot be used."""
+    path, root = Path(path), Path(root)
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise InputError(f"{path.name}: unsupported type; use one of {', '.join(sorted(SUFFIXES))}")
+    raw = path.read_bytes()
+    if len(raw) > MAX_BYTES:
+        raise InputError(f"{path.name}: {len(raw) >> 20} MB is over the {MAX_BYTES >> 20} MB limit; split the file")
+    title = ""
+    if kind == "text":
+        text = _decode(raw, path.name)
+    elif kind == "html":
+        title, text = _html(_decode(raw, path.name))
+    else:
+        text = _pdf(path)
+    if not text.strip():
+        raise InputError(f"{path.name}: no text in the file; it was skipped")
+    return Document(
+        id=path.relative_to(root).as_posix(), text=text,
+        title=title or extract_title(text), date=extract_date(text),
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def _decode(raw: bytes, name: str) -> str:
+    if b"\x00" in raw[:8192]:
+        raise InputError(f"{name}: looks binary (NUL bytes), not text; convert it to .txt or .pdf first")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")   # the usual non-UTF-8 web/Windows text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+_DROP = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg", "template"]
+
+
+def _html(markup: str) -> tuple[str, str]:
+    from bs4 import BeautifulSoup
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        soup = BeautifulSoup(markup, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    for tag in soup(_DROP):
+        tag.decompose()
+    body = soup.find("article") or soup.find("main") or soup.body or soup
+    blocks = [re.sub(r"\s+", " ", b.get_text(" ", strip=True))
+              for b in body.find_all(["h1", "h2", "h3", "h4", "p", "li", "blockquote", "pre", "td"])
+              if not b.find(["p", "li", "h1", "h2", "h3", "blockquote"])]
+    text = "\n\n".join(b for b in blocks if b) or re.sub(r"\n\s*\n+", "\n\n", body.get_text("\n", strip=True))
+    h1 = body.find("h1")
+    return (h1.get_text(" ", strip=True) if h1 else title), text
+
+
+def _pdf(path: Path) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        pages = [p.extract_text() or "" for p in PdfReader(str(path)).pages]
+    except (PdfReadError, ValueError, KeyError) as e:
+        raise InputError(f"{path.name}: unreadable PDF ({e}); re-export it or convert it to text") from None
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if not text:
+        raise InputError(f"{path.name}: the PDF has no text layer (scanned?); run OCR on it first")
+    return text

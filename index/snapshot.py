@@ -1,0 +1,175 @@
+"""The on-disk index: `CURRENT` names a complete snapshot folder; writes are atomic.
+
+    index_dir/CURRENT                 one line: the live snapshot's name
+    index_dir/snapshots/<name>/       manifest.json, docs.jsonl, chunks.jsonl,
+                                      vectors.npy, dense.faiss, bm25/
+
+A new snapshot is written in full under a temporary name, fsynced, renamed, and
+only then is `CURRENT` replaced (os.replace, atomic). A crash at any point
+leaves the previous snapshot live. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from index.chunk import Chunk
+from index.lexical import BM25Index
+from index.store import FaissStore
+from rag.errors import EmbedderMismatch, IndexError_
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Snapshot:
+    """Everything one index version holds."""
+
+    manifest: dict
+    docs: list[dict]                       # id, title, date, sha256, text
+    chunks: list[Chunk]
+    embed_hashes: list[str]
+    vectors: np.ndarray
+    store: FaissStore | None = None
+    bm25: BM25Index | None = None
+
+
+@dataclass
+class LoadedIndex:
+    """A live snapshot opened for reading."""
+
+    path: Path
+    name: str
+    manifest: dict
+    docs: dict[str, dict]
+    chunks: list[Chunk]
+    embed_hashes: list[str]
+    store: FaissStore
+    bm25: BM25Index
+    folder: Path = field(repr=False, default=None)
+
+    @cached_property
+    def vectors(self) -> np.ndarray:
+        """The stored embeddings (memory-mapped; used for incremental builds)."""
+        return np.load(self.folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+
+
+def current_name(index_dir: Path) -> str | None:
+    """The live snapshot's name, or None if there is no index."""
+    try:
+        return (Path(index_dir) / "CURRENT").read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+@contextmanager
+def build_lock(index_dir: Path):
+    """Hold the index's build lock; stale temporary snapshots are removed under it."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        for tmp in (index_dir / "snapshots").glob(".tmp-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        yield
+
+
+def write(index_dir: Path, snap: Snapshot) -> str:
+    """Write `snap` as a new snapshot and make it live; returns its name."""
+    snaps = index_dir / "snapshots"
+    snaps.mkdir(parents=True, exist_ok=True)
+    name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    tmp = snaps / f".tmp-{name}"
+    tmp.mkdir()
+    _jsonl(tmp / "docs.jsonl", snap.docs)
+    _jsonl(tmp / "chunks.jsonl", [asdict(c) | {"embed_hash": h} for c, h in zip(snap.chunks, snap.embed_hashes)])
+    np.save(tmp / "vectors.npy", np.ascontiguousarray(snap.vectors, dtype=np.float32), allow_pickle=False)
+    snap.store.save(tmp)
+    snap.bm25.save(tmp)
+    files = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
+    manifest = snap.manifest | {"format_version": FORMAT_VERSION, "snapshot": name, "files": files}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    _fsync_tree(tmp)
+    os.replace(tmp, snaps / name)
+    _fsync(snaps)
+    pointer = index_dir / "CURRENT.tmp"
+    with open(pointer, "w") as fh:
+        fh.write(name + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(pointer, index_dir / "CURRENT")
+    _fsync(index_dir)
+    for old in snaps.iterdir():
+        if old.name != name and not old.name.startswith(".tmp-"):
+            shutil.rmtree(old, ignore_errors=True)
+    return name
+
+
+def load(index_dir: str | Path, embedder: str | None = None) -> LoadedIndex:
+    """Open the live snapshot; refuse one built with another embedder or damaged on disk."""
+    index_dir = Path(index_dir)
+    name = current_name(index_dir)
+    if name is None:
+        raise IndexError_(f"no index at {index_dir}; build one with `rag index FOLDER --index {index_dir}`")
+    folder = index_dir / "snapshots" / name
+    fix = f"rebuild it with `rag index FOLDER --index {index_dir} --rebuild`"
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise IndexError_(f"index at {index_dir} is unreadable ({type(e).__name__}: {e}); {fix}") from None
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexError_(f"index at {index_dir} has format {manifest.get('format_version')}, "
+                          f"this version reads {FORMAT_VERSION}; {fix}")
+    built_with = manifest.get("embedder", {}).get("name")
+    if embedder and built_with != embedder:
+        raise EmbedderMismatch(f"index at {index_dir} was built with embedder {built_with!r}, not {embedder!r}: "
+                          f"set RAG_EMBEDDER={built_with} (or --embedder) to use it, or {fix} to re-embed")
+    for rel, size in manifest.get("files", {}).items():
+        p = folder / rel
+        if not p.is_file() or p.stat().st_size != size:
+            raise IndexError_(f"index at {index_dir} is damaged: {rel} is missing or truncated; {fix}")
+    try:
+        docs = {d["id"]: d for d in _read_jsonl(folder / "docs.jsonl")}
+        rows = _read_jsonl(folder / "chunks.jsonl")
+        chunks = [Chunk(**{k: v for k, v in r.items() if k != "embed_hash"}) for r in rows]
+        store, bm25 = FaissStore.load(folder), BM25Index.load(folder)
+    except Exception as e:  # any parse failure means a damaged index; say how to fix it
+        raise IndexError_(f"index at {index_dir} is damaged ({type(e).__name__}: {e}); {fix}") from None
+    if not len(store) == len(chunks):
+        raise IndexError_(f"index at {index_dir} is inconsistent ({len(store)} vectors, {len(chunks)} chunks); {fix}")
+    return LoadedIndex(index_dir, name, manifest, docs, chunks, [r["embed_hash"] for r in rows],
+                       store, bm25, folder)
+
+
+def _jsonl(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    for p in sorted(root.rglob("*"), reverse=True):
+        _fsync(p)
+    _fsync(root)

@@ -1,0 +1,104 @@
+"""The `rag` command: index, search, models.
+
+    rag index [FOLDER] [--index DIR] [--rebuild]
+    rag search "question" [-k 5] [--json] [--index DIR]
+    rag models list | rag models prepare [NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rag.errors import RagError
+from rag.settings import Settings, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rag", description="Ask questions about your news articles, locally.")
+    p.add_argument("--config", help="TOML settings file (default: $RAG_CONFIG or ./rag.toml)")
+    p.add_argument("--offline", action="store_true", default=None, help="never try the Hugging Face hub")
+    p.add_argument("--embedder", help="embedding model name (see `rag models list`)")
+    p.add_argument("--home", help="folder for indexes and prepared models (default $RAG_HOME)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ix = sub.add_parser("index", help="create or update an index from a folder of articles")
+    ix.add_argument("folder", nargs="?", help="articles folder (default: the bundled sample articles)")
+    ix.add_argument("--index", dest="index_dir", help="index folder (default: <home>/indexes/default)")
+    ix.add_argument("--rebuild", action="store_true", help="re-embed everything, e.g. after changing embedder")
+
+    se = sub.add_parser("search", help="show the passages that best match a question")
+    se.add_argument("question")
+    se.add_argument("-k", type=int, default=None, help="number of passages (default 5)")
+    se.add_argument("--json", action="store_true", help="print JSON")
+    se.add_argument("--index", dest="index_dir", help="index folder (default: index of the bundled articles)")
+
+    mo = sub.add_parser("models", help="list or prepare models")
+    msub = mo.add_subparsers(dest="models_command", required=True)
+    msub.add_parser("list", help="the model catalogue and what is prepared")
+    mp = msub.add_parser("prepare", help="prepare models now (default: the configured embedder and LLM)")
+    mp.add_argument("names", nargs="*")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `rag` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config, offline=args.offline, embedder=args.embedder, home=args.home,
+                                 index_dir=getattr(args, "index_dir", None))
+        return {"index": _index, "search": _search, "models": _models}[args.command](args, settings)
+    except RagError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the last complete index is still in place", file=sys.stderr)
+        return 130
+
+
+def _index(args, settings: Settings) -> int:
+    from index.build import build_index
+    report = build_index(args.folder or settings.corpus_path, settings.index_path, settings=settings,
+                         rebuild=args.rebuild)
+    for name, why in report.skipped:
+        print(f"skipped {name}: {why}", file=sys.stderr)
+    print(report.summary())
+    return 0
+
+
+def _search(args, settings: Settings) -> int:
+    from rag.retrieve import retrieve
+    hits = retrieve(args.question, k=args.k or settings.top_k, index_dir=args.index_dir, settings=settings)
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("no matching passages")
+    for n, h in enumerate(hits, 1):
+        meta = ", ".join(x for x in (h.date, f"chars {h.start}-{h.end}") if x)
+        print(f"[{n}] {h.source} ({meta}) score {h.score:.4f}")
+        if h.heading:
+            print(f"    § {h.heading}")
+        text = " ".join(h.text.split())
+        print("    " + (text[:400] + " …" if len(text) > 400 else text))
+    return 0
+
+
+def _models(args, settings: Settings) -> int:
+    from rag.models.catalog import CATALOG
+    from rag.models.prepare import is_prepared, model_path
+    if args.models_command == "list":
+        for spec in CATALOG.values():
+            mark = "prepared" if is_prepared(spec.name, settings) else ("pypi+hub" if spec.pypi else "hub only")
+            default = " (default)" if spec.name in (settings.embedder, settings.llm) else ""
+            print(f"{spec.kind:8} {spec.name:24} {mark:9} {spec.hub_repo}{default}  {spec.notes}")
+        print(f"prepared models live in {settings.models_path}")
+        return 0
+    for name in args.names or [settings.embedder, settings.llm]:
+        print(f"{name}: {model_path(name, settings)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

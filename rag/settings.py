@@ -1,0 +1,135 @@
+"""One frozen `Settings`: defaults < TOML file < `RAG_*` environment < CLI flags.
+
+Example:
+    >>> s = Settings().replace(top_k=3)
+    >>> s.top_k
+    3
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from rag.errors import ConfigError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_ARTICLES = PACKAGE_ROOT / "index" / "sample_articles"
+
+
+def _home() -> Path:
+    return Path(os.environ.get("RAG_HOME") or Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "rag-news")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the product, with the defaults that measured best."""
+
+    # where things live
+    home: str = ""                      # base folder for indexes and models; "" = $RAG_HOME or ~/.local/share/rag-news
+    corpus_dir: str = ""                # "" = the bundled sample articles
+    index_dir: str = ""                 # "" = <home>/indexes/default
+    models_dir: str = ""                # "" = <home>/models
+    # models
+    embedder: str = "multilingual-e5-small"
+    embedder_path: str = ""             # explicit local folder, tried first
+    llm: str = "qwen2.5-coder-1.5b"
+    llm_path: str = ""                  # explicit local GGUF file, tried first
+    offline: bool = False               # True: never try the Hugging Face hub
+    embed_batch_size: int = 16
+    # chunking (sizes in embedder tokens)
+    chunk_tokens: int = 200
+    chunk_overlap: int = 30
+    # retrieval
+    top_k: int = 5
+    candidates: int = 50                # per retriever, before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 0.5
+    cross_lingual_bm25_weight: float = 0.2   # BM25 weight when the question is not in the corpus language
+    corpus_language: str = "de"
+    store: str = "auto"                 # auto | flat | hnsw
+    hnsw_threshold: int = 200_000       # vectors; above this "auto" picks HNSW
+    boilerplate_min_docs: int = 3       # a passage repeated in this many documents is boilerplate
+
+    def replace(self, **changes) -> "Settings":
+        """Return a copy with some fields changed (validated)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {sorted(unknown)}; valid: {sorted(f.name for f in fields(self))}")
+        return _validate(dataclasses.replace(self, **changes))
+
+    @property
+    def home_path(self) -> Path:
+        """The base folder for indexes and prepared models."""
+        return Path(self.home).expanduser() if self.home else _home()
+
+    @property
+    def corpus_path(self) -> Path:
+        """The folder of articles to index."""
+        return Path(self.corpus_dir).expanduser() if self.corpus_dir else SAMPLE_ARTICLES
+
+    @property
+    def index_path(self) -> Path:
+        """The index folder."""
+        return Path(self.index_dir).expanduser() if self.index_dir else self.home_path / "indexes" / "default"
+
+    @property
+    def models_path(self) -> Path:
+        """The prepared-models cache."""
+        return Path(self.models_dir).expanduser() if self.models_dir else self.home_path / "models"
+
+
+def _validate(s: Settings) -> Settings:
+    if s.chunk_tokens < 16 or not 0 <= s.chunk_overlap < s.chunk_tokens:
+        raise ConfigError("chunk_tokens must be >= 16 and 0 <= chunk_overlap < chunk_tokens")
+    if s.top_k < 1 or s.candidates < 1:
+        raise ConfigError("top_k and candidates must be at least 1")
+    if s.store not in ("auto", "flat", "hnsw"):
+        raise ConfigError(f"store must be one of auto, flat, hnsw (got {s.store!r})")
+    return s
+
+
+def _coerce(name: str, typ, raw):
+    if isinstance(raw, str):
+        if typ in (bool, "bool"):
+            if raw.strip().lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.strip().lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ConfigError(f"{name}: expected true/false, got {raw!r}")
+        try:
+            return {"int": int, "float": float}.get(typ if isinstance(typ, str) else typ.__name__, str)(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: expected {typ}, got {raw!r}") from None
+    return raw
+
+
+def load_settings(config_file: str | Path | None = None, env: dict | None = None, **overrides) -> Settings:
+    """Build settings from defaults, a TOML file, RAG_* variables and explicit overrides (None = not given)."""
+    env = os.environ if env is None else env
+    values: dict = {}
+    path = config_file or env.get("RAG_CONFIG")
+    if not path and Path("rag.toml").is_file():
+        path = "rag.toml"
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise ConfigError(f"cannot read config file {path}: {e}. Fix the file or unset RAG_CONFIG.") from None
+        values.update(data.get("rag", data))
+    types = {f.name: f.type for f in fields(Settings)}
+    for name, typ in types.items():
+        key = "RAG_" + name.upper()
+        if key in env:
+            values[name] = env[key]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    values = {k: _coerce(k, types.get(k), v) for k, v in values.items() if k in types or _unknown(k)}
+    return Settings().replace(**values)
+
+
+def _unknown(name: str) -> bool:
+    raise ConfigError(f"unknown setting {name!r}; valid: {sorted(f.name for f in fields(Settings))}")
