@@ -24,12 +24,14 @@ from index.dedup import duplicate_groups, line_repeats
 from index.embed import Embedder, load_embedder
 from index.lexical import BM25Index
 from index.load import Document, discover, read_document
+from index.sentences import split_sentences
 from index.store import make_store
 from rag.errors import EmbedderMismatch, IndexError_, InputError
 from rag.settings import Settings, load_settings
 
 CHUNKER_VERSION = 1
 EMBED_SLICE = 256
+MIN_SENTENCE_WORDS = 3
 
 
 @dataclass
@@ -94,21 +96,28 @@ def build_index(corpus_dir: str | Path | None = None, index_dir: str | Path | No
         embedder = embedder or load_embedder(settings)
         repeats = line_repeats({d.id: d.text for d in docs})
         chunks, titles = _chunk_all(docs, repeats, old, settings, embedder, progress)
-        hashes = [_embed_hash(embedder.name, passage_text(c, titles[c.doc_id])) for c in chunks]
+        texts = [passage_text(c, titles[c.doc_id]) for c in chunks]
+        hashes = [_embed_hash(embedder.name, t) for t in texts]
+        sentences, sent_texts = _sentences(chunks, embedder.name) if settings.sentence_vectors else (_no_sentences(), [])
         _diff(report, docs, old)
         unchanged = old is not None and not (report.added or report.changed or report.removed) \
-            and old.embed_hashes == hashes and [asdict(c) for c in old.chunks] == [asdict(c) for c in chunks]
+            and old.embed_hashes == hashes and old.manifest.get("sentence_vectors") == settings.sentence_vectors and [asdict(c) for c in old.chunks] == [asdict(c) for c in chunks]
         if unchanged:
             report.snapshot, report.chunks, report.reused = old.name, len(chunks), len(chunks)
         else:
-            vectors = _vectors(chunks, hashes, titles, old, embedder, report, progress)
+            sent_hashes = [h.hex() for h in sentences["hash"]]
+            all_vecs = _vectors(texts + sent_texts, hashes + sent_hashes, old, embedder, report, progress)
+            vectors, sent_vectors = all_vecs[:len(chunks)], all_vecs[len(chunks):]
             store = make_store(settings.store, embedder.dim, len(chunks), settings.hnsw_threshold)
             store.add(vectors)
+            sent_store = make_store(settings.store, embedder.dim, len(sentences), settings.hnsw_threshold)
+            sent_store.add(sent_vectors)
             bm25 = BM25Index.build([passage_text(c, c.heading) for c in chunks], settings.corpus_language)
             manifest = _manifest(settings, embedder, docs, repeats, chunks, skipped)
             doc_rows = [{"id": d.id, "title": d.title, "date": d.date, "sha256": d.sha256, "text": d.text}
                         for d in docs]
-            snap = snapshot.Snapshot(manifest, doc_rows, chunks, hashes, vectors, store, bm25)
+            snap = snapshot.Snapshot(manifest, doc_rows, chunks, hashes, vectors, sentences, sent_vectors,
+                                     store, sent_store, bm25)
             report.snapshot, report.chunks, report.written = snapshot.write(out, snap), len(chunks), True
     report.seconds = time.perf_counter() - t0
     return report
@@ -145,20 +154,49 @@ def _chunk_all(docs, repeats, old, settings, embedder, progress):
     return with_groups(chunks, duplicate_groups(chunks)), {d.id: d.title for d in docs}
 
 
-def _vectors(chunks, hashes, titles, old, embedder, report, progress) -> np.ndarray:
-    known = {h: i for i, h in enumerate(old.embed_hashes)} if old is not None else {}
+def _sentences(chunks: list[Chunk], embedder_name: str) -> tuple[np.ndarray, list[str]]:
+    """Sentence rows (chunk, start, end, hash) of chunks with two or more real sentences."""
+    rows, texts = [], []
+    for ci, c in enumerate(chunks):
+        spans = [(a, b) for a, b in split_sentences(c.text, c.start)
+                 if len(c.text[a - c.start:b - c.start].split()) >= MIN_SENTENCE_WORDS]
+        if len(spans) < 2:
+            continue
+        for a, b in spans:
+            text = c.text[a - c.start:b - c.start]
+            rows.append((ci, a, b, bytes.fromhex(_embed_hash(embedder_name, text))))
+            texts.append(text)
+    return np.array(rows, dtype=snapshot.SENTENCE_DTYPE), texts
+
+
+def _no_sentences() -> np.ndarray:
+    return np.zeros(0, dtype=snapshot.SENTENCE_DTYPE)
+
+
+def _vectors(texts: list[str], hashes: list[str], old, embedder, report, progress) -> np.ndarray:
+    """Embeddings for all texts, reusing any the old index already has for the same text."""
+    known = _known_vectors(old)
     todo = sorted({h: i for i, h in enumerate(hashes) if h not in known}.values(),
-                  key=lambda i: len(chunks[i].text))       # similar lengths batch well
+                  key=lambda i: len(texts[i]))      # similar lengths batch with little padding
     fresh: dict[str, np.ndarray] = {}
-    with tqdm(total=len(todo), desc="embedding", unit="chunk", disable=not progress or not todo) as bar:
+    with tqdm(total=len(todo), desc="embedding", unit="text", disable=not progress or not todo) as bar:
         for s in range(0, len(todo), EMBED_SLICE):
             part = todo[s:s + EMBED_SLICE]
-            vecs = embedder.embed([passage_text(chunks[i], titles[chunks[i].doc_id]) for i in part])
-            fresh.update({hashes[i]: v for i, v in zip(part, vecs)})
+            fresh.update(zip((hashes[i] for i in part), embedder.embed([texts[i] for i in part])))
             bar.update(len(part))
-    rows = [fresh[h] if h in fresh else old.vectors[known[h]] for h in hashes]
-    report.embedded, report.reused = len(todo), len(hashes) - sum(1 for h in hashes if h in fresh)
-    return np.vstack(rows).astype(np.float32) if rows else np.zeros((0, embedder.dim), np.float32)
+    report.embedded, report.reused = len(todo), len(hashes) - len(todo)
+    if not hashes:
+        return np.zeros((0, embedder.dim), np.float32)
+    return np.vstack([fresh[h] if h in fresh else known[h]() for h in hashes]).astype(np.float32)
+
+
+def _known_vectors(old) -> dict:
+    """hash -> loader of the old index's vector for that text."""
+    if old is None:
+        return {}
+    known = {h: (lambda i=i: old.vectors[i]) for i, h in enumerate(old.embed_hashes)}
+    known.update({h.hex(): (lambda i=i: old.sent_vectors[i]) for i, h in enumerate(old.sentences["hash"])})
+    return known
 
 
 def _diff(report: BuildReport, docs: list[Document], old) -> None:
@@ -179,6 +217,7 @@ def _doc_sig(doc: Document, repeats: list[int]) -> str:
 
 
 def _embed_hash(embedder: str, text: str) -> str:
+    """Names an embedding: same embedder and same text give the same vector."""
     return hashlib.sha1(f"{embedder}\x00{text}".encode()).hexdigest()
 
 
@@ -189,7 +228,7 @@ def _manifest(settings: Settings, embedder: Embedder, docs, repeats, chunks, ski
     return {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "embedder": {"name": embedder.name, "dim": int(embedder.dim)},
-        "chunker": _chunker_cfg(settings),
+        "chunker": _chunker_cfg(settings), "sentence_vectors": settings.sentence_vectors,
         "store": settings.store, "corpus_language": settings.corpus_language,
         "settings": {k: v for k, v in asdict(settings).items() if not k.endswith(("_dir", "_path")) and k != "home"},
         "documents": {d.id: {"sha256": d.sha256, "sig": _doc_sig(d, repeats[d.id]), "title": d.title,

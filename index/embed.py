@@ -50,7 +50,12 @@ class SentenceTransformerEmbedder:
     def _tokenizer(self):
         from tokenizers import Tokenizer
         file = self.path / "tokenizer.json"
-        return Tokenizer.from_file(str(file)) if file.is_file() else None
+        if not file.is_file():
+            return None
+        tok = Tokenizer.from_file(str(file))
+        tok.no_padding()        # some tokenizer.json files pad to a fixed length: counts must be real
+        tok.no_truncation()
+        return tok
 
     @cached_property
     def dim(self) -> int:

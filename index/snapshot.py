@@ -2,7 +2,9 @@
 
     index_dir/CURRENT                 one line: the live snapshot's name
     index_dir/snapshots/<name>/       manifest.json, docs.jsonl, chunks.jsonl,
-                                      vectors.npy, dense.faiss, bm25/
+                                      vectors.npy, dense.faiss (one row per chunk),
+                                      sentences.npy, sent_vectors.npy, sentences.faiss
+                                      (one row per sentence of multi-sentence chunks), bm25/
 
 A new snapshot is written in full under a temporary name, fsynced, renamed, and
 only then is `CURRENT` replaced (os.replace, atomic). A crash at any point
@@ -29,6 +31,7 @@ from index.store import FaissStore
 from rag.errors import EmbedderMismatch, IndexError_
 
 FORMAT_VERSION = 1
+SENTENCE_DTYPE = np.dtype([("chunk", "<i4"), ("start", "<i8"), ("end", "<i8"), ("hash", "S20")])
 
 
 @dataclass
@@ -40,7 +43,10 @@ class Snapshot:
     chunks: list[Chunk]
     embed_hashes: list[str]
     vectors: np.ndarray
+    sentences: np.ndarray                  # SENTENCE_DTYPE rows, sorted by chunk
+    sent_vectors: np.ndarray
     store: FaissStore | None = None
+    sent_store: FaissStore | None = None
     bm25: BM25Index | None = None
 
 
@@ -55,13 +61,25 @@ class LoadedIndex:
     chunks: list[Chunk]
     embed_hashes: list[str]
     store: FaissStore
+    sent_store: FaissStore
     bm25: BM25Index
+    sentences: np.ndarray
     folder: Path = field(repr=False, default=None)
 
     @cached_property
     def vectors(self) -> np.ndarray:
-        """The stored embeddings (memory-mapped; used for incremental builds)."""
+        """Chunk embeddings (memory-mapped)."""
         return np.load(self.folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+
+    @cached_property
+    def sent_vectors(self) -> np.ndarray:
+        """Sentence embeddings (memory-mapped)."""
+        return np.load(self.folder / "sent_vectors.npy", mmap_mode="r", allow_pickle=False)
+
+    @cached_property
+    def sent_offsets(self) -> np.ndarray:
+        """Row range of each chunk's sentences: chunk i owns rows offsets[i]:offsets[i+1]."""
+        return np.searchsorted(self.sentences["chunk"], np.arange(len(self.chunks) + 1))
 
 
 def current_name(index_dir: Path) -> str | None:
@@ -93,7 +111,10 @@ def write(index_dir: Path, snap: Snapshot) -> str:
     _jsonl(tmp / "docs.jsonl", snap.docs)
     _jsonl(tmp / "chunks.jsonl", [asdict(c) | {"embed_hash": h} for c, h in zip(snap.chunks, snap.embed_hashes)])
     np.save(tmp / "vectors.npy", np.ascontiguousarray(snap.vectors, dtype=np.float32), allow_pickle=False)
-    snap.store.save(tmp)
+    np.save(tmp / "sentences.npy", snap.sentences.astype(SENTENCE_DTYPE), allow_pickle=False)
+    np.save(tmp / "sent_vectors.npy", np.ascontiguousarray(snap.sent_vectors, dtype=np.float32), allow_pickle=False)
+    snap.store.save(tmp, "dense")
+    snap.sent_store.save(tmp, "sentences")
     snap.bm25.save(tmp)
     files = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
     manifest = snap.manifest | {"format_version": FORMAT_VERSION, "snapshot": name, "files": files}
@@ -141,13 +162,16 @@ def load(index_dir: str | Path, embedder: str | None = None) -> LoadedIndex:
         docs = {d["id"]: d for d in _read_jsonl(folder / "docs.jsonl")}
         rows = _read_jsonl(folder / "chunks.jsonl")
         chunks = [Chunk(**{k: v for k, v in r.items() if k != "embed_hash"}) for r in rows]
-        store, bm25 = FaissStore.load(folder), BM25Index.load(folder)
+        store, sent_store = FaissStore.load(folder, "dense"), FaissStore.load(folder, "sentences")
+        bm25 = BM25Index.load(folder)
+        sentences = np.load(folder / "sentences.npy", allow_pickle=False)
     except Exception as e:  # any parse failure means a damaged index; say how to fix it
         raise IndexError_(f"index at {index_dir} is damaged ({type(e).__name__}: {e}); {fix}") from None
-    if not len(store) == len(chunks):
-        raise IndexError_(f"index at {index_dir} is inconsistent ({len(store)} vectors, {len(chunks)} chunks); {fix}")
+    if len(store) != len(chunks) or len(sent_store) != len(sentences) or sentences.dtype != SENTENCE_DTYPE:
+        raise IndexError_(f"index at {index_dir} is inconsistent ({len(store)} vectors, {len(chunks)} chunks, "
+                          f"{len(sent_store)}/{len(sentences)} sentences); {fix}")
     return LoadedIndex(index_dir, name, manifest, docs, chunks, [r["embed_hash"] for r in rows],
-                       store, bm25, folder)
+                       store, sent_store, bm25, sentences, folder)
 
 
 def _jsonl(path: Path, rows: list[dict]) -> None:

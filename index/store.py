@@ -22,8 +22,6 @@ from rag.errors import ConfigError
 class FaissStore:
     """A FAISS index with `add/search/save/load`; ids are insertion order."""
 
-    FILE = "dense.faiss"
-
     def __init__(self, index):
         self.index = index
 
@@ -39,16 +37,16 @@ class FaissStore:
     def __len__(self) -> int:
         return int(self.index.ntotal)
 
-    def save(self, folder: str | Path) -> None:
-        """Write the index into `folder` (FAISS's own format, no pickle)."""
+    def save(self, folder: str | Path, name: str = "dense") -> None:
+        """Write the index as `folder/<name>.faiss` (FAISS's own format, no pickle)."""
         import faiss
-        faiss.write_index(self.index, str(Path(folder) / self.FILE))
+        faiss.write_index(self.index, str(Path(folder) / f"{name}.faiss"))
 
     @classmethod
-    def load(cls, folder: str | Path) -> "FaissStore":
+    def load(cls, folder: str | Path, name: str = "dense") -> "FaissStore":
         """Read an index written by `save`."""
         import faiss
-        index = faiss.read_index(str(Path(folder) / cls.FILE))
+        index = faiss.read_index(str(Path(folder) / f"{name}.faiss"))
         if hasattr(index, "hnsw"):
             index.hnsw.efSearch = HNSW_EF_SEARCH
         return cls(index)

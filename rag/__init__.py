@@ -7,9 +7,19 @@ Example:
     >>> hits[0].source, hits[0].text, hits[0].start, hits[0].end, hits[0].score   # doctest: +SKIP
 """
 
-from index.build import build_index
-from rag.retrieve import Retriever, retrieve
-from rag.settings import Settings, load_settings
-from rag.types import Hit
+from importlib import import_module
 
-__all__ = ["Hit", "Retriever", "Settings", "build_index", "load_settings", "retrieve"]
+# Imported on first use, so `import rag.errors` from the write path stays light and acyclic.
+_EXPORTS = {
+    "build_index": "index.build", "BuildReport": "index.build",
+    "retrieve": "rag.retriever", "Retriever": "rag.retriever", "get_retriever": "rag.retriever",
+    "Settings": "rag.settings", "load_settings": "rag.settings",
+    "Hit": "rag.types",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'rag' has no attribute {name!r}")

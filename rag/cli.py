@@ -68,7 +68,7 @@ def _index(args, settings: Settings) -> int:
 
 
 def _search(args, settings: Settings) -> int:
-    from rag.retrieve import retrieve
+    from rag.retriever import retrieve
     hits = retrieve(args.question, k=args.k or settings.top_k, index_dir=args.index_dir, settings=settings)
     if args.json:
         print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))

@@ -44,6 +44,8 @@ class Settings:
     chunk_tokens: int = 200
     chunk_overlap: int = 30
     # retrieval
+    sentence_vectors: bool = True       # also embed each sentence; a chunk scores cos(chunk) + w * max cos(sentence)
+    sentence_weight: float = 1.5
     top_k: int = 5
     candidates: int = 50                # per retriever, before fusion
     rrf_k: int = 60

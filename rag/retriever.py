@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from index.embed import Embedder, load_embedder
 from index.snapshot import LoadedIndex, current_name, load
 from rag.errors import InputError
@@ -30,19 +32,52 @@ class Retriever:
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         """The k best passages for `question`."""
-        q = _clean_question(question)
+        return self.search_many([question], k)[0]
+
+    def search_many(self, questions: list[str], k: int | None = None) -> list[list[Hit]]:
+        """The k best passages for each question (queries embedded in one batch)."""
+        qs = [_clean_question(q) for q in questions]
         s, k = self.settings, k or self.settings.top_k
-        fused: dict[int, float] = {}
-        ranks: dict[int, list] = {}
-        _, dense_ids = self.index.store.search(self.embedder.embed([q], kind="query"), s.candidates)
-        _, bm25_ids = self.index.bm25.search(q, s.candidates)
-        same_lang = detect(q, s.corpus_language) == s.corpus_language
-        lists = [(0, [int(i) for i in dense_ids[0] if i >= 0], s.dense_weight),
-                 (1, [int(i) for i in bm25_ids], s.bm25_weight if same_lang else s.cross_lingual_bm25_weight)]
-        for which, ids, weight in lists:
-            for rank, i in enumerate(ids, 1):
-                fused[i] = fused.get(i, 0.0) + weight / (s.rrf_k + rank)
-                ranks.setdefault(i, [None, None])[which] = rank
+        dense = self._dense(self.embedder.embed(qs, kind="query")) if s.dense_weight > 0 else [[]] * len(qs)
+        out = []
+        for q, d_ids in zip(qs, dense):
+            b_ids = self.index.bm25.search(q, s.candidates)[1] if s.bm25_weight > 0 else []
+            bm25_weight = s.bm25_weight if detect(q, s.corpus_language) == s.corpus_language \
+                else s.cross_lingual_bm25_weight
+            fused, ranks = fuse([d_ids, [int(i) for i in b_ids]], [s.dense_weight, bm25_weight], s.rrf_k)
+            out.append(self._hits(fused, ranks, k))
+        return out
+
+    def _dense(self, qv: np.ndarray) -> list[list[int]]:
+        """Chunk ids per query, best first, scored cos(q, chunk) + w * max cos(q, sentence of chunk)."""
+        ix, c = self.index, self.settings.candidates
+        chunk_ids = ix.store.search(qv, c)[1]
+        has_sents = len(ix.sent_store) > 0 and self.settings.sentence_weight > 0
+        sent_ids = ix.sent_store.search(qv, 3 * c)[1] if has_sents else [[]] * len(qv)
+        out = []
+        for q, cids, sids in zip(qv, chunk_ids, sent_ids):
+            cand = np.array(sorted({int(i) for i in cids if i >= 0}
+                                   | {int(ix.sentences["chunk"][j]) for j in sids if j >= 0}), dtype=np.int64)
+            if not len(cand):
+                out.append([])
+                continue
+            score = np.asarray(ix.vectors[cand]) @ q
+            if has_sents:
+                score = score + self.settings.sentence_weight * self._best_sentence(q, cand, score)
+            out.append(cand[np.argsort(-score, kind="stable")].tolist())
+        return out
+
+    def _best_sentence(self, q: np.ndarray, cand: np.ndarray, chunk_score: np.ndarray) -> np.ndarray:
+        """Max cosine of q over each candidate's sentences (the chunk's own score if it has none)."""
+        off = self.index.sent_offsets
+        best = chunk_score.copy()
+        for n, ci in enumerate(cand):
+            a, b = off[ci], off[ci + 1]
+            if b > a:
+                best[n] = float((np.asarray(self.index.sent_vectors[a:b]) @ q).max())
+        return best
+
+    def _hits(self, fused: dict[int, float], ranks: dict[int, list], k: int) -> list[Hit]:
         order = sorted(fused, key=lambda i: (self.index.chunks[i].boilerplate, -fused[i]))
         hits, seen_groups = [], set()
         for i in order:
@@ -60,6 +95,23 @@ class Retriever:
     def document_text(self, source: str) -> str:
         """The full text of a document in the index (what hit offsets point into)."""
         return self.index.docs[source]["text"]
+
+
+def fuse(lists: list[list[int]], weights: list[float], rrf_k: int) -> tuple[dict[int, float], dict[int, list]]:
+    """Weighted reciprocal-rank fusion: score(i) = sum over lists of w / (rrf_k + rank).
+
+    >>> fuse([[7, 8], [8]], [1.0, 1.0], 60)[0] == {7: 1 / 61, 8: 1 / 62 + 1 / 61}
+    True
+    """
+    fused: dict[int, float] = {}
+    ranks: dict[int, list] = {}
+    for which, (ids, weight) in enumerate(zip(lists, weights)):
+        if weight <= 0:
+            continue
+        for rank, i in enumerate(ids, 1):
+            fused[i] = fused.get(i, 0.0) + weight / (rrf_k + rank)
+            ranks.setdefault(i, [None] * len(lists))[which] = rank
+    return fused, ranks
 
 
 def _clean_question(question) -> str:

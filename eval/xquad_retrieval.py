@@ -1,0 +1,109 @@
+"""Retrieval on XQuAD: index the 240 German paragraphs, ask German and English questions.
+
+Prints dense-only, BM25-only and hybrid figures side by side and writes JSON.
+
+    python -m eval.xquad_retrieval --xquad-dir ../shared/benchmarks/xquad
+    python -m eval.xquad_retrieval --sweep      # also try fusion weights and rrf_k
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from eval.metrics import summarize
+from index.build import build_index
+from index.snapshot import load
+from rag.retriever import Retriever, _embedder, fuse
+from rag.settings import load_settings
+
+MODES = {"dense": {"bm25_weight": 0.0, "cross_lingual_bm25_weight": 0.0},
+         "bm25": {"dense_weight": 0.0}, "hybrid": {}}
+
+
+def load_xquad(folder: Path) -> tuple[dict[str, str], dict[str, list[tuple[str, str]]]]:
+    """(paragraph id -> German context, lang -> [(question, paragraph id)]) from the parallel files."""
+    de = json.loads((folder / "xquad.de.json").read_text(encoding="utf-8"))
+    en = json.loads((folder / "xquad.en.json").read_text(encoding="utf-8"))
+    en_q = {qa["id"]: qa["question"] for art in en["data"] for p in art["paragraphs"] for qa in p["qas"]}
+    contexts, questions = {}, {"de": [], "en": []}
+    for a, art in enumerate(de["data"]):
+        for p, para in enumerate(art["paragraphs"]):
+            pid = f"{a:02d}_{p:02d}.txt"
+            contexts[pid] = para["context"]
+            for qa in para["qas"]:
+                questions["de"].append((qa["question"], pid))
+                questions["en"].append((en_q[qa["id"]], pid))
+    return contexts, questions
+
+
+def main(argv=None) -> int:
+    """Build the XQuAD index and print the retrieval table."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--xquad-dir", default=str(Path(__file__).resolve().parents[2] / "shared/benchmarks/xquad"))
+    ap.add_argument("--out", default="eval/reports/xquad_retrieval.json")
+    ap.add_argument("--sweep", action="store_true", help="also sweep fusion weights / rrf_k")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N questions per language")
+    ap.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE", help="setting overrides")
+    args = ap.parse_args(argv)
+    overrides = dict(kv.split("=", 1) for kv in args.set)
+    settings = load_settings(**overrides)
+    contexts, questions = load_xquad(Path(args.xquad_dir))
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        for pid, text in contexts.items():
+            (corpus / pid).write_text(text, encoding="utf-8")
+        t0 = time.perf_counter()
+        report = build_index(corpus, Path(tmp) / "index", settings=settings, embedder=_embedder(settings))
+        print(report.summary())
+        index = load(Path(tmp) / "index", settings.embedder)
+        results = {"settings": overrides, "index_seconds": round(time.perf_counter() - t0, 1),
+                   "chunks": report.chunks, "modes": {}}
+        for mode, changes in MODES.items():
+            r = Retriever(index, _embedder(settings), settings.replace(**changes))
+            for lang, qs in questions.items():
+                qs = qs[:args.limit] if args.limit else qs
+                hits = r.search_many([q for q, _ in qs], k=10)
+                m = summarize([([h.source for h in hs], {pid}) for hs, (_, pid) in zip(hits, qs)])
+                results["modes"][f"{mode}/{lang}"] = {k: round(v, 4) for k, v in m.items()}
+        if args.sweep:
+            results["sweep"] = _sweep(index, settings, questions, args.limit)
+    _print(results)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def _sweep(index, settings, questions, limit) -> dict:
+    """Fusion settings tried on cached candidate lists (embeddings computed once per language)."""
+    out = {}
+    for lang, qs in questions.items():
+        qs = qs[:limit] if limit else qs
+        qv = _embedder(settings).embed([q for q, _ in qs], kind="query")
+        bm25 = [[int(i) for i in index.bm25.search(q, settings.candidates)[1]] for q, _ in qs]
+        for sw in (0.0, 1.0, 1.5):
+            r = Retriever(index, _embedder(settings), settings.replace(sentence_weight=sw))
+            dense = r._dense(qv)
+            for w in (0.0, 0.1, 0.2, 0.3, 0.5):
+                for rrf_k in (5, 10, 30, 60):
+                    runs = []
+                    for d, b, (_, pid) in zip(dense, bm25, qs):
+                        fused, ranks = fuse([d, b], [1.0, w], rrf_k)
+                        runs.append(([h.source for h in r._hits(fused, ranks, 10)], {pid}))
+                    m = summarize(runs)
+                    out[f"{lang} sent={sw} bm25={w} k={rrf_k}"] = {k: round(v, 4) for k, v in m.items()}
+    return out
+
+
+def _print(results: dict) -> None:
+    print(f"{'mode/lang':28} {'R@1':>7} {'R@5':>7} {'R@10':>7} {'MRR@10':>7}")
+    for name, m in list(results["modes"].items()) + list(results.get("sweep", {}).items()):
+        print(f"{name:28} {m['recall@1']:7.3f} {m['recall@5']:7.3f} {m['recall@10']:7.3f} {m['mrr@10']:7.3f}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,58 @@
+"""Shared fixtures: real tiny models from the prepared cache, fresh index folders per test."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.settings import SAMPLE_ARTICLES, Settings, load_settings
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> str:
+    """The real prepared-models cache (install.sh fills it), shared by all tests."""
+    return str(load_settings(env={}).models_path if not _env_models() else _env_models())
+
+
+def _env_models():
+    import os
+    return os.environ.get("RAG_MODELS_DIR")
+
+
+@pytest.fixture
+def tiny(tmp_path, models_dir) -> Settings:
+    """Settings with the tiny English embedder and a private home."""
+    return Settings(home=str(tmp_path / "home"), models_dir=models_dir, offline=True,
+                    embedder="all-minilm-l6-v2", llm="smollm2-135m")
+
+
+@pytest.fixture
+def e5(tmp_path, models_dir) -> Settings:
+    """Settings with the default multilingual embedder and a private home."""
+    return Settings(home=str(tmp_path / "home"), models_dir=models_dir, offline=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_embedder(models_dir):
+    """The tiny embedder, loaded once per session."""
+    from index.embed import load_embedder
+    return load_embedder(Settings(models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2"))
+
+
+@pytest.fixture(scope="session")
+def e5_embedder(models_dir):
+    """The default embedder, loaded once per session."""
+    from index.embed import load_embedder
+    return load_embedder(Settings(models_dir=models_dir, offline=True))
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """A writable copy of the bundled sample articles."""
+    dst = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_ARTICLES, dst)
+    return dst
