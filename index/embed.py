@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.errors import ConfigError
-from rag.models.catalog import get_spec
+from rag.models.catalog import CATALOG, get_spec
 from rag.models.prepare import model_path
 from rag.settings import Settings
 
@@ -90,6 +90,9 @@ def load_embedder(settings: Settings, backend: str = "sentence-transformers") ->
     """The embedder named in the settings, prepared (offline first) on first use."""
     if backend not in BACKENDS:
         raise ConfigError(f"unknown embedder backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if settings.embedder_path and settings.embedder not in CATALOG:   # a user's own model folder
+        return BACKENDS[backend](settings.embedder, model_path(settings.embedder, settings, "embedder"),
+                                 batch_size=settings.embed_batch_size)
     spec = get_spec(settings.embedder, "embedder")
     return BACKENDS[backend](spec.name, model_path(spec.name, settings, "embedder"), spec.query_prompt,
                              spec.passage_prompt, settings.embed_batch_size)

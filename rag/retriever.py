@@ -129,13 +129,14 @@ def get_retriever(index_dir: str | Path | None = None, settings: Settings | None
     """A cached retriever for `index_dir` (None: the default index, built from the bundled articles on first use)."""
     settings = settings or load_settings()
     path = Path(index_dir) if index_dir else settings.index_path
+    embedder = _embedder(settings)      # first: a bad model name is the clearer error
     if index_dir is None and current_name(path) is None:
         from index.build import build_index
-        build_index(settings.corpus_path, path, settings=settings, embedder=_embedder(settings))
+        build_index(settings.corpus_path, path, settings=settings, embedder=embedder)
     key = (str(path.resolve()), current_name(path), settings)
     if key not in _RETRIEVERS:
         _RETRIEVERS.clear()    # one live index per process keeps memory flat
-        _RETRIEVERS[key] = Retriever(load(path, embedder=settings.embedder), _embedder(settings), settings)
+        _RETRIEVERS[key] = Retriever(load(path, embedder=settings.embedder), embedder, settings)
     return _RETRIEVERS[key]
 
 

@@ -49,7 +49,7 @@ def test_wrong_sha256_is_refused_and_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_explicit_path_wins_and_missing_path_says_what_to_set(tmp_path):
-    s = Settings(models_dir=str(tmp_path), llm_path=str(tmp_path / "nope.gguf"))
+    s = Settings(models_dir=str(tmp_path), llm="smollm2-135m", llm_path=str(tmp_path / "nope.gguf"))
     with pytest.raises(ModelError, match="RAG_LLM_PATH"):
         model_path("smollm2-135m", s)
 

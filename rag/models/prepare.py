@@ -37,13 +37,14 @@ _CHUNK = 1 << 20
 
 def model_path(name: str, settings: Settings, kind: str | None = None) -> Path:
     """Return a local path for model `name`, preparing it on first use."""
-    spec = get_spec(name, kind)
-    explicit = settings.embedder_path if spec.kind == "embedder" else settings.llm_path
-    if explicit:
-        p = Path(explicit).expanduser()
+    explicit = {"embedder": settings.embedder_path, "llm": settings.llm_path}
+    wanted = kind or get_spec(name).kind
+    if explicit.get(wanted) and name in (settings.embedder, settings.llm):
+        p = Path(explicit[wanted]).expanduser()
         if not p.exists():
-            raise ModelError(f"{spec.kind} path {p} does not exist; fix RAG_{spec.kind.upper()}_PATH or the setting")
+            raise ModelError(f"{wanted} path {p} does not exist; fix RAG_{wanted.upper()}_PATH or the setting")
         return p
+    spec = get_spec(name, kind)
     target = settings.models_path / spec.name
     if (target / READY).is_file():
         return _entry(spec, target)

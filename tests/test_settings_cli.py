@@ -1,0 +1,44 @@
+"""Settings layering and the `rag` command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag.cli import main
+from rag.errors import ConfigError
+from rag.settings import Settings, load_settings
+
+
+def test_layers_defaults_toml_env_flags(tmp_path):
+    cfg = tmp_path / "rag.toml"
+    cfg.write_text("[rag]\ntop_k = 7\nbm25_weight = 0.3\n")
+    s = load_settings(cfg, env={"RAG_BM25_WEIGHT": "0.4", "RAG_OFFLINE": "yes"})
+    assert (s.top_k, s.bm25_weight, s.offline) == (7, 0.4, True)
+    assert load_settings(cfg, env={}, top_k=2).top_k == 2
+    assert Settings().top_k == 5
+
+
+def test_bad_settings_say_what_is_valid(tmp_path):
+    with pytest.raises(ConfigError, match="expected int"):
+        load_settings(env={"RAG_TOP_K": "many"})
+    (tmp_path / "bad.toml").write_text("topk = 3\n")
+    with pytest.raises(ConfigError, match="unknown setting 'topk'.*top_k"):
+        load_settings(tmp_path / "bad.toml", env={})
+    with pytest.raises(ConfigError, match="chunk_overlap"):
+        Settings().replace(chunk_tokens=100, chunk_overlap=100)
+
+
+def test_cli_search_json_and_errors(tmp_path, models_dir, monkeypatch, capsys):
+    monkeypatch.setenv("RAG_MODELS_DIR", models_dir)
+    base = ["--home", str(tmp_path), "--offline", "--embedder", "all-minilm-l6-v2"]
+    assert main(base + ["search", "Joseph Tsai Apple Alibaba", "-k", "2", "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert len(hits) == 2 and {"source", "text", "start", "end", "score"} <= set(hits[0])
+    assert main(base + ["search", "   "]) == 2
+    assert "question is empty" in capsys.readouterr().err
+    assert main(base + ["index", str(tmp_path / "nowhere")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert main(base + ["--embedder", "nope", "search", "x"]) == 2
+    assert "valid: " in capsys.readouterr().err
