@@ -94,33 +94,60 @@ def build_index(corpus_dir: str | Path | None = None, index_dir: str | Path | No
     with snapshot.build_lock(out):
         old = None if rebuild else _old_index(out, settings)
         embedder = embedder or load_embedder(settings)
-        repeats = line_repeats({d.id: d.text for d in docs})
-        chunks, titles = _chunk_all(docs, repeats, old, settings, embedder, progress)
-        texts = [passage_text(c, titles[c.doc_id]) for c in chunks]
-        hashes = [_embed_hash(embedder.name, t) for t in texts]
-        sentences, sent_texts = _sentences(chunks, embedder.name) if settings.sentence_vectors else (_no_sentences(), [])
+        plan = _plan(docs, old, settings, embedder, progress)
         _diff(report, docs, old)
-        unchanged = old is not None and not (report.added or report.changed or report.removed) \
-            and old.embed_hashes == hashes and old.manifest.get("sentence_vectors") == settings.sentence_vectors and [asdict(c) for c in old.chunks] == [asdict(c) for c in chunks]
-        if unchanged:
-            report.snapshot, report.chunks, report.reused = old.name, len(chunks), len(chunks)
+        report.chunks = len(plan.chunks)
+        if _unchanged(plan, old, report, settings):
+            report.snapshot, report.reused = old.name, len(plan.hashes)
         else:
-            sent_hashes = [h.hex() for h in sentences["hash"]]
-            all_vecs = _vectors(texts + sent_texts, hashes + sent_hashes, old, embedder, report, progress)
-            vectors, sent_vectors = all_vecs[:len(chunks)], all_vecs[len(chunks):]
-            store = make_store(settings.store, embedder.dim, len(chunks), settings.hnsw_threshold)
-            store.add(vectors)
-            sent_store = make_store(settings.store, embedder.dim, len(sentences), settings.hnsw_threshold)
-            sent_store.add(sent_vectors)
-            bm25 = BM25Index.build([passage_text(c, c.heading) for c in chunks], settings.corpus_language)
-            manifest = _manifest(settings, embedder, docs, repeats, chunks, skipped)
-            doc_rows = [{"id": d.id, "title": d.title, "date": d.date, "sha256": d.sha256, "text": d.text}
-                        for d in docs]
-            snap = snapshot.Snapshot(manifest, doc_rows, chunks, hashes, vectors, sentences, sent_vectors,
-                                     store, sent_store, bm25)
-            report.snapshot, report.chunks, report.written = snapshot.write(out, snap), len(chunks), True
+            report.snapshot, report.written = _write(out, plan, old, settings, embedder, report, progress), True
     report.seconds = time.perf_counter() - t0
     return report
+
+
+@dataclass
+class _Plan:
+    """What the new index will hold, before any embedding."""
+
+    docs: list[Document]
+    repeats: dict[str, list[int]]
+    chunks: list[Chunk]
+    texts: list[str]              # embedded text per chunk
+    hashes: list[str]
+    sentences: np.ndarray         # snapshot.SENTENCE_DTYPE rows
+    sent_texts: list[str]
+
+
+def _plan(docs, old, settings: Settings, embedder: Embedder, progress: bool) -> _Plan:
+    repeats = line_repeats({d.id: d.text for d in docs})
+    chunks, titles = _chunk_all(docs, repeats, old, settings, embedder, progress)
+    texts = [passage_text(c, titles[c.doc_id]) for c in chunks]
+    sentences, sent_texts = _sentences(chunks, embedder.name) if settings.sentence_vectors \
+        else (np.zeros(0, dtype=snapshot.SENTENCE_DTYPE), [])
+    return _Plan(docs, repeats, chunks, texts, [_embed_hash(embedder.name, t) for t in texts], sentences, sent_texts)
+
+
+def _unchanged(plan: _Plan, old, report: BuildReport, settings: Settings) -> bool:
+    return (old is not None and not (report.added or report.changed or report.removed)
+            and old.embed_hashes == plan.hashes
+            and old.manifest.get("sentence_vectors") == settings.sentence_vectors
+            and [asdict(c) for c in old.chunks] == [asdict(c) for c in plan.chunks])
+
+
+def _write(out: Path, plan: _Plan, old, settings: Settings, embedder: Embedder, report, progress) -> str:
+    """Embed what is new, build the stores and write a snapshot atomically; returns its name."""
+    n = len(plan.chunks)
+    sent_hashes = [h.hex() for h in plan.sentences["hash"]]
+    vecs = _vectors(plan.texts + plan.sent_texts, plan.hashes + sent_hashes, old, embedder, report, progress)
+    store = make_store(settings.store, embedder.dim, n, settings.hnsw_threshold)
+    store.add(vecs[:n])
+    sent_store = make_store(settings.store, embedder.dim, len(plan.sentences), settings.hnsw_threshold)
+    sent_store.add(vecs[n:])
+    bm25 = BM25Index.build([passage_text(c, c.heading) for c in plan.chunks], settings.corpus_language)
+    doc_rows = [{"id": d.id, "title": d.title, "date": d.date, "sha256": d.sha256, "text": d.text} for d in plan.docs]
+    manifest = _manifest(settings, embedder, plan, report.skipped)
+    return snapshot.write(out, snapshot.Snapshot(manifest, doc_rows, plan.chunks, plan.hashes, vecs[:n],
+                                                 plan.sentences, vecs[n:], store, sent_store, bm25))
 
 
 def _old_index(out: Path, settings: Settings):
@@ -167,10 +194,6 @@ def _sentences(chunks: list[Chunk], embedder_name: str) -> tuple[np.ndarray, lis
             rows.append((ci, a, b, bytes.fromhex(_embed_hash(embedder_name, text))))
             texts.append(text)
     return np.array(rows, dtype=snapshot.SENTENCE_DTYPE), texts
-
-
-def _no_sentences() -> np.ndarray:
-    return np.zeros(0, dtype=snapshot.SENTENCE_DTYPE)
 
 
 def _vectors(texts: list[str], hashes: list[str], old, embedder, report, progress) -> np.ndarray:
@@ -221,9 +244,10 @@ def _embed_hash(embedder: str, text: str) -> str:
     return hashlib.sha1(f"{embedder}\x00{text}".encode()).hexdigest()
 
 
-def _manifest(settings: Settings, embedder: Embedder, docs, repeats, chunks, skipped) -> dict:
+def _manifest(settings: Settings, embedder: Embedder, plan: _Plan, skipped) -> dict:
+    docs, repeats = plan.docs, plan.repeats
     per_doc = defaultdict(int)
-    for c in chunks:
+    for c in plan.chunks:
         per_doc[c.doc_id] += 1
     return {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -234,5 +258,5 @@ def _manifest(settings: Settings, embedder: Embedder, docs, repeats, chunks, ski
         "documents": {d.id: {"sha256": d.sha256, "sig": _doc_sig(d, repeats[d.id]), "title": d.title,
                              "date": d.date, "chunks": per_doc[d.id]} for d in docs},
         "skipped": [{"file": f, "reason": r} for f, r in skipped],
-        "counts": {"documents": len(docs), "chunks": len(chunks)},
+        "counts": {"documents": len(docs), "chunks": len(plan.chunks), "sentences": len(plan.sentences)},
     }

@@ -1,0 +1,78 @@
+"""Exact (flat) vs approximate (HNSW) FAISS search on synthetic 384-d normalised vectors.
+
+Prints build time, index memory, p50/p95 single-query latency and recall@10 against
+exact search, for each size; `index.store` uses these to pick HNSW above a threshold.
+
+    python -m eval.bench_ann --sizes 10000 100000 [1000000] --out eval/reports/bench_ann.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from index.store import HNSW_EF_SEARCH, make_store
+
+
+def synthetic(n: int, dim: int = 384, clusters: int = 200, seed: int = 0) -> np.ndarray:
+    """Clustered unit vectors (real embeddings cluster by topic; uniform noise would be unrealistically hard)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(clusters, dim)).astype(np.float32)
+    x = centres[rng.integers(0, clusters, n)] + 0.6 * rng.normal(size=(n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def bench(n: int, queries: int = 300, k: int = 10) -> list[dict]:
+    """Flat and HNSW figures for one collection size."""
+    data = synthetic(n)
+    q = synthetic(queries, seed=1)
+    rows, exact = [], None
+    for kind in ("flat", "hnsw"):
+        t0 = time.perf_counter()
+        store = make_store(kind, data.shape[1])
+        store.add(data)
+        build = time.perf_counter() - t0
+        lat = []
+        ids = np.zeros((queries, k), dtype=np.int64)
+        for i in range(queries):
+            t = time.perf_counter()
+            ids[i] = store.search(q[i:i + 1], k)[1][0]
+            lat.append((time.perf_counter() - t) * 1000)
+        if kind == "flat":
+            exact = ids
+        recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(ids, exact)]))
+        rows.append({"n": n, "index": kind, "build_s": round(build, 2), "memory_mb": round(_bytes(store) / 2**20, 1),
+                     "p50_ms": round(float(np.percentile(lat, 50)), 3), "p95_ms": round(float(np.percentile(lat, 95)), 3),
+                     "recall@10": round(recall, 4), "ef_search": HNSW_EF_SEARCH if kind == "hnsw" else None})
+        print(_fmt(rows[-1]), flush=True)
+    return rows
+
+
+def _bytes(store) -> int:
+    import faiss
+    return int(faiss.serialize_index(store.index).nbytes)
+
+
+def _fmt(r: dict) -> str:
+    return (f"{r['n']:>9} {r['index']:5} build {r['build_s']:8.2f}s  mem {r['memory_mb']:8.1f} MB  "
+            f"p50 {r['p50_ms']:8.3f} ms  p95 {r['p95_ms']:8.3f} ms  recall@10 {r['recall@10']:.4f}")
+
+
+def main(argv=None) -> int:
+    """Run the benchmark for the given sizes."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--out", default="eval/reports/bench_ann.json")
+    args = ap.parse_args(argv)
+    rows = [r for n in args.sizes for r in bench(n)]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
