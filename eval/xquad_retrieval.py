@@ -17,11 +17,14 @@ from pathlib import Path
 from eval.metrics import summarize
 from index.build import build_index
 from index.snapshot import load
+from rag.langshift import shift_queries
 from rag.retriever import Retriever, _embedder, fuse
 from rag.settings import load_settings
 
-MODES = {"dense": {"bm25_weight": 0.0, "cross_lingual_bm25_weight": 0.0},
-         "bm25": {"dense_weight": 0.0}, "hybrid": {}}
+MODES = {"dense-plain": {"bm25_weight": 0.0, "cross_lingual_bm25_weight": 0.0, "sentence_weight": 0.0,
+                        "language_shift": 0.0},
+         "dense": {"bm25_weight": 0.0, "cross_lingual_bm25_weight": 0.0},
+         "bm25": {"dense_weight": 0.0, "cross_lingual_bm25_weight": 1.0}, "hybrid": {}}
 
 
 def load_xquad(folder: Path) -> tuple[dict[str, str], dict[str, list[tuple[str, str]]]]:
@@ -84,12 +87,13 @@ def _sweep(index, settings, questions, limit) -> dict:
     for lang, qs in questions.items():
         qs = qs[:limit] if limit else qs
         qv = _embedder(settings).embed([q for q, _ in qs], kind="query")
+        qv = shift_queries(qv, [lang] * len(qs), settings.corpus_language, _embedder(settings), settings.language_shift)
         bm25 = [[int(i) for i in index.bm25.search(q, settings.candidates)[1]] for q, _ in qs]
-        for sw in (0.0, 1.0, 1.5):
+        for sw in (1.0, 1.5):
             r = Retriever(index, _embedder(settings), settings.replace(sentence_weight=sw))
             dense = r._dense(qv)
-            for w in (0.0, 0.1, 0.2, 0.3, 0.5):
-                for rrf_k in (5, 10, 30, 60):
+            for w in (0.0, 0.1, 0.2, 0.3):
+                for rrf_k in (10, 30, 60):
                     runs = []
                     for d, b, (_, pid) in zip(dense, bm25, qs):
                         fused, ranks = fuse([d, b], [1.0, w], rrf_k)

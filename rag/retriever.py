@@ -18,6 +18,7 @@ from index.embed import Embedder, load_embedder
 from index.snapshot import LoadedIndex, current_name, load
 from rag.errors import InputError
 from rag.lang import detect
+from rag.langshift import shift_queries
 from rag.settings import Settings, load_settings
 from rag.types import Hit
 
@@ -38,12 +39,16 @@ class Retriever:
         """The k best passages for each question (queries embedded in one batch)."""
         qs = [_clean_question(q) for q in questions]
         s, k = self.settings, k or self.settings.top_k
-        dense = self._dense(self.embedder.embed(qs, kind="query")) if s.dense_weight > 0 else [[]] * len(qs)
+        langs = [detect(q, s.corpus_language) for q in qs]
+        dense = [[]] * len(qs)
+        if s.dense_weight > 0:
+            qv = shift_queries(self.embedder.embed(qs, kind="query"), langs, s.corpus_language, self.embedder,
+                               s.language_shift)
+            dense = self._dense(qv)
         out = []
-        for q, d_ids in zip(qs, dense):
-            b_ids = self.index.bm25.search(q, s.candidates)[1] if s.bm25_weight > 0 else []
-            bm25_weight = s.bm25_weight if detect(q, s.corpus_language) == s.corpus_language \
-                else s.cross_lingual_bm25_weight
+        for q, lang, d_ids in zip(qs, langs, dense):
+            bm25_weight = s.bm25_weight if lang == s.corpus_language else s.cross_lingual_bm25_weight
+            b_ids = self.index.bm25.search(q, s.candidates)[1] if bm25_weight > 0 else []
             fused, ranks = fuse([d_ids, [int(i) for i in b_ids]], [s.dense_weight, bm25_weight], s.rrf_k)
             out.append(self._hits(fused, ranks, k))
         return out

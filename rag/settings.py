@@ -48,10 +48,11 @@ class Settings:
     sentence_weight: float = 1.5
     top_k: int = 5
     candidates: int = 50                # per retriever, before fusion
-    rrf_k: int = 60
+    rrf_k: int = 10
     dense_weight: float = 1.0
-    bm25_weight: float = 0.5
-    cross_lingual_bm25_weight: float = 0.2   # BM25 weight when the question is not in the corpus language
+    bm25_weight: float = 0.2
+    cross_lingual_bm25_weight: float = 0.0   # BM25 weight when the question is not in the corpus language
+    language_shift: float = 1.0         # weight of the cross-lingual query shift (rag/langshift.py); 0 = off
     corpus_language: str = "de"
     store: str = "auto"                 # auto | flat | hnsw
     hnsw_threshold: int = 200_000       # vectors; above this "auto" picks HNSW
