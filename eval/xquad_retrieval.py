@@ -95,9 +95,9 @@ def _sweep(index, settings, questions, limit) -> dict:
             for w in (0.0, 0.1, 0.2, 0.3):
                 for rrf_k in (10, 30, 60):
                     runs = []
-                    for d, b, (_, pid) in zip(dense, bm25, qs):
+                    for d, b, v, (_, pid) in zip(dense, bm25, qv, qs):
                         fused, ranks = fuse([d, b], [1.0, w], rrf_k)
-                        runs.append(([h.source for h in r._hits(fused, ranks, 10)], {pid}))
+                        runs.append(([h.source for h in r._hits(fused, ranks, 10, v)], {pid}))
                     m = summarize(runs)
                     out[f"{lang} sent={sw} bm25={w} k={rrf_k}"] = {k: round(v, 4) for k, v in m.items()}
     return out

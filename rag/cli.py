@@ -80,8 +80,11 @@ def _search(args, settings: Settings) -> int:
         print(f"[{n}] {h.source} ({meta}) score {h.score:.4f}")
         if h.heading:
             print(f"    § {h.heading}")
+        if h.sentence_start is not None:
+            best = " ".join(h.text[h.sentence_start - h.start:h.sentence_end - h.start].split())
+            print(f"    » {best}")
         text = " ".join(h.text.split())
-        print("    " + (text[:400] + " …" if len(text) > 400 else text))
+        print("    " + (text[:300] + " …" if len(text) > 300 else text))
     return 0
 
 

@@ -40,17 +40,15 @@ class Retriever:
         qs = [_clean_question(q) for q in questions]
         s, k = self.settings, k or self.settings.top_k
         langs = [detect(q, s.corpus_language) for q in qs]
-        dense = [[]] * len(qs)
-        if s.dense_weight > 0:
-            qv = shift_queries(self.embedder.embed(qs, kind="query"), langs, s.corpus_language, self.embedder,
-                               s.language_shift)
-            dense = self._dense(qv)
+        qv = shift_queries(self.embedder.embed(qs, kind="query"), langs, s.corpus_language, self.embedder,
+                           s.language_shift)
+        dense = self._dense(qv) if s.dense_weight > 0 else [[]] * len(qs)
         out = []
-        for q, lang, d_ids in zip(qs, langs, dense):
+        for q, lang, d_ids, v in zip(qs, langs, dense, qv):
             bm25_weight = s.bm25_weight if lang == s.corpus_language else s.cross_lingual_bm25_weight
             b_ids = self.index.bm25.search(q, s.candidates)[1] if bm25_weight > 0 else []
             fused, ranks = fuse([d_ids, [int(i) for i in b_ids]], [s.dense_weight, bm25_weight], s.rrf_k)
-            out.append(self._hits(fused, ranks, k))
+            out.append(self._hits(fused, ranks, k, v))
         return out
 
     def _dense(self, qv: np.ndarray) -> list[list[int]]:
@@ -82,7 +80,15 @@ class Retriever:
                 best[n] = float((np.asarray(self.index.sent_vectors[a:b]) @ q).max())
         return best
 
-    def _hits(self, fused: dict[int, float], ranks: dict[int, list], k: int) -> list[Hit]:
+    def _closest_sentence(self, q: np.ndarray, ci: int) -> tuple[int | None, int | None]:
+        """Document offsets of the chunk's sentence closest to the question (None if it has no sentence rows)."""
+        a, b = self.index.sent_offsets[ci], self.index.sent_offsets[ci + 1]
+        if b <= a:
+            return None, None
+        row = self.index.sentences[a + int(np.argmax(np.asarray(self.index.sent_vectors[a:b]) @ q))]
+        return int(row["start"]), int(row["end"])
+
+    def _hits(self, fused: dict[int, float], ranks: dict[int, list], k: int, q: np.ndarray) -> list[Hit]:
         order = sorted(fused, key=lambda i: (self.index.chunks[i].boilerplate, -fused[i]))
         hits, seen_groups = [], set()
         for i in order:
@@ -92,7 +98,8 @@ class Retriever:
             seen_groups.add(c.dup_group or c.id)
             doc = self.index.docs.get(c.doc_id, {})
             hits.append(Hit(c.doc_id, c.text, c.start, c.end, round(fused[i], 6), c.id, doc.get("title", ""),
-                            doc.get("date", ""), c.heading, ranks[i][0], ranks[i][1], c.boilerplate))
+                            doc.get("date", ""), c.heading, ranks[i][0], ranks[i][1], c.boilerplate,
+                            *self._closest_sentence(q, i)))
             if len(hits) == k:
                 break
         return hits

@@ -21,6 +21,8 @@ class Hit:
     dense_rank: int | None = None
     bm25_rank: int | None = None
     boilerplate: bool = False
+    sentence_start: int | None = None   # the passage's sentence closest to the question (document offsets)
+    sentence_end: int | None = None
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""

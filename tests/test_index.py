@@ -25,7 +25,11 @@ def test_offsets_round_trip(corpus, tiny, tiny_embedder):
         c = ix.chunks[row["chunk"]]
         assert c.start <= row["start"] < row["end"] <= c.end
     for h in Retriever(ix, tiny_embedder, tiny).search("Alibaba invest cloud", 5):
-        assert (corpus / h.source).read_text(encoding="utf-8")[h.start:h.end] == h.text
+        src = (corpus / h.source).read_text(encoding="utf-8")
+        assert src[h.start:h.end] == h.text
+        if h.sentence_start is not None:
+            assert h.start <= h.sentence_start < h.sentence_end <= h.end
+            assert src[h.sentence_start:h.sentence_end] in h.text
 
 
 def test_chunks_respect_the_token_budget_and_keep_headings(tiny_embedder):
@@ -147,3 +151,4 @@ def test_english_question_finds_the_german_passage(corpus, e5, e5_embedder):
     assert top[0].source == "001_a0bff3a9c4d1e743.txt" and "380 Milliarden Yuan" in top[0].text
     top = r.search("Which processor is said to match Nvidia's H20?", 3)
     assert "Zhenwu 810E" in top[0].text
+    assert "Zhenwu 810E" in top[0].text[top[0].sentence_start - top[0].start:top[0].sentence_end - top[0].start]
