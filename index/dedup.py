@@ -36,7 +36,7 @@ def _shingles(words: list[str]) -> set[tuple[str, ...]]:
 
 def line_repeats(texts: dict[str, str]) -> dict[str, list[int]]:
     """For each document, per line: in how many documents that line (nearly) occurs."""
-    lines = {d: [normalise(l) for l in t.split("\n")] for d, t in texts.items()}
+    lines = {d: [normalise(line) for line in t.split("\n")] for d, t in texts.items()}
     df: dict[tuple, set] = defaultdict(set)
     for d, ls in lines.items():
         for words in ls:

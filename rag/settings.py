@@ -20,8 +20,9 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLES = PACKAGE_ROOT / "index" / "sample_articles"
 
 
-def _home() -> Path:
-    return Path(os.environ.get("RAG_HOME") or Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "rag-news")
+def _default_home() -> Path:
+    # RAG_HOME arrives through load_settings as the `home` field; this is only the fallback
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "rag-news"
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class Settings:
     @property
     def home_path(self) -> Path:
         """The base folder for indexes and prepared models."""
-        return Path(self.home).expanduser() if self.home else _home()
+        return Path(self.home).expanduser() if self.home else _default_home()
 
     @property
     def corpus_path(self) -> Path:
@@ -125,7 +126,7 @@ def load_settings(config_file: str | Path | None = None, env: dict | None = None
             raise ConfigError(f"cannot read config file {path}: {e}. Fix the file or unset RAG_CONFIG.") from None
         values.update(data.get("rag", data))
     types = {f.name: f.type for f in fields(Settings)}
-    for name, typ in types.items():
+    for name in types:
         key = "RAG_" + name.upper()
         if key in env:
             values[name] = env[key]

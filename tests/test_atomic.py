@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from index.build import build_index
-from index.snapshot import current_name, load
+from index.snapshot import load
 from rag.retriever import Retriever
 
 BUILD = """

