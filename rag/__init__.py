@@ -14,7 +14,8 @@ _EXPORTS = {
     "build_index": "index.build", "BuildReport": "index.build",
     "retrieve": "rag.retriever", "Retriever": "rag.retriever", "get_retriever": "rag.retriever",
     "Settings": "rag.settings", "load_settings": "rag.settings",
-    "Hit": "rag.types",
+    "Hit": "rag.types", "Citation": "rag.types", "Answer": "rag.types",
+    "ask": "rag.assistant", "ask_stream": "rag.assistant", "Assistant": "rag.assistant",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     se.add_argument("--json", action="store_true", help="print JSON")
     se.add_argument("--index", dest="index_dir", help="index folder (default: index of the bundled articles)")
 
+    ak = sub.add_parser("ask", help="answer a question from the articles, with citations")
+    ak.add_argument("question")
+    ak.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ak.add_argument("--index", dest="index_dir", help="index folder (default: index of the bundled articles)")
+    ak.add_argument("--llm", help="LLM name (see `rag models list`)")
+
     mo = sub.add_parser("models", help="list or prepare models")
     msub = mo.add_subparsers(dest="models_command", required=True)
     msub.add_parser("list", help="the model catalogue and what is prepared")
@@ -47,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(args.config, offline=args.offline, embedder=args.embedder, home=args.home,
-                                 index_dir=getattr(args, "index_dir", None))
-        return {"index": _index, "search": _search, "models": _models}[args.command](args, settings)
+                                 index_dir=getattr(args, "index_dir", None), llm=getattr(args, "llm", None))
+        return {"index": _index, "search": _search, "ask": _ask, "models": _models}[args.command](args, settings)
     except RagError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -85,6 +91,25 @@ def _search(args, settings: Settings) -> int:
             print(f"    » {best}")
         text = " ".join(h.text.split())
         print("    " + (text[:300] + " …" if len(text) > 300 else text))
+    return 0
+
+
+def _ask(args, settings: Settings) -> int:
+    from rag.assistant import ask_stream
+    answer = None
+    for piece in ask_stream(args.question, index_dir=args.index_dir, settings=settings):
+        if isinstance(piece, str):
+            if not args.json:
+                print(piece, end="", flush=True)
+        else:
+            answer = piece
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print("\r\033[K" + answer.text if sys.stdout.isatty() else "\n" + answer.text)
+    for c in answer.citations:
+        print(f"[{c.n}] {c.source}" + (f" ({c.date})" if c.date else "") + f", chars {c.quote_start}-{c.quote_end}")
+        print(f"    „{' '.join(c.quote.split())}“")
     return 0
 
 

@@ -40,6 +40,14 @@ class Settings:
     llm: str = "qwen2.5-coder-1.5b"
     llm_path: str = ""                  # explicit local GGUF file, tried first
     offline: bool = False               # True: never try the Hugging Face hub
+    generator: str = "llama.cpp"        # llama.cpp | openai
+    llm_context: int = 4096
+    openai_base_url: str = ""           # for generator = "openai", e.g. http://127.0.0.1:8000/v1
+    openai_api_key: str = ""
+    max_answer_tokens: int = 160
+    answer_passages: int = 4            # retrieved passages shown to the LLM
+    support_threshold: float = 0.80     # min claim/sentence cosine for a citation (rag/cite.py)
+    require_citation: bool = True       # an answer no source supports is replaced by "the articles don't say"
     embed_batch_size: int = 16
     # chunking (sizes in embedder tokens)
     chunk_tokens: int = 300

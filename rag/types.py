@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,44 @@ class Hit:
     boilerplate: bool = False
     sentence_start: int | None = None   # the passage's sentence closest to the question (document offsets)
     sentence_end: int | None = None
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Marker [n] of an answer: the passage (chunk) it points at and the sentence(s) that support the claim."""
+
+    n: int
+    source: str
+    text: str
+    start: int
+    end: int
+    quote: str
+    quote_start: int
+    quote_end: int
+    date: str = ""
+    title: str = ""
+    support: float = 0.0
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """What `ask` returns: the answer text with [n] markers and the citations they map to."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    abstained: bool = False
+    language: str = ""
+    standalone_question: str = ""
+    timings: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""

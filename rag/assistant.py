@@ -1,0 +1,118 @@
+"""`Assistant(retriever, generator, settings)`: grounded answers with checked citations.
+
+    from rag import ask
+    a = ask("Wie viel will Alibaba in KI investieren?")
+    a.text, a.citations, a.abstained
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Iterator
+
+from rag.cite import SupportChecker, cite, markers, strip_markers
+from rag.generate import Generator, load_generator
+from rag.lang import detect
+from rag.prompt import ABSTAIN, NOT_FOUND, condense_messages, messages, passages
+from rag.retriever import Retriever, get_retriever
+from rag.settings import Settings, load_settings
+from rag.types import Answer
+
+
+class Assistant:
+    """Retrieve, prompt, generate, cite: one question at a time."""
+
+    def __init__(self, retriever: Retriever, generator: Generator, settings: Settings):
+        self.retriever, self.generator, self.settings = retriever, generator, settings
+        self.checker = SupportChecker(retriever.embedder, settings.support_threshold)
+
+    def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
+        """The full answer (see `ask_stream` for the same, streamed)."""
+        *_, answer = self.ask_stream(question, history)
+        return answer
+
+    def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
+        """Yield answer text as it is generated, then the final `Answer` with citations."""
+        t0 = time.perf_counter()
+        lang = detect(question, self.settings.corpus_language)
+        standalone = self._condense(question, history) if history else question
+        hits = self.retriever.search(standalone, self.settings.answer_passages)
+        sources = passages(hits)
+        t_retrieved = time.perf_counter()
+        raw, first = "", None
+        for piece in _hide_marker(self.generator.stream(messages(standalone, sources, lang),
+                                                        self.settings.max_answer_tokens), len(sources)):
+            first = first or time.perf_counter()
+            raw += piece
+            yield piece
+        timings = {"retrieve_s": t_retrieved - t0, "first_token_s": (first or time.perf_counter()) - t0,
+                   "total_s": time.perf_counter() - t0}
+        yield self._finish(question, standalone, raw, sources, lang, timings)
+
+    def _finish(self, question, standalone, raw, sources, lang, timings) -> Answer:
+        if NOT_FOUND in raw or not strip_markers(raw).strip():
+            return Answer(question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang, standalone, timings)
+        text, citations = cite(raw, sources, self.checker)
+        if not citations and self.settings.require_citation:     # nothing in it is backed by a source
+            return Answer(question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang, standalone, timings)
+        return Answer(question, text, citations, False, lang, standalone, timings)
+
+    def _condense(self, question: str, history: list[tuple[str, str]]) -> str:
+        rewritten = "".join(self.generator.stream(condense_messages(question, history), 60)).strip()
+        return rewritten.splitlines()[0].strip() if rewritten else question
+
+
+def _hide_marker(pieces: Iterator[str], n_sources: int) -> Iterator[str]:
+    """Stream text, holding back the abstention token and markers that point at no source."""
+    held = ""
+    for piece in pieces:
+        held += piece
+        start = held.lstrip()
+        if len(start) < len(NOT_FOUND) and NOT_FOUND.startswith(start):
+            continue                      # could still become the abstention token
+        if NOT_FOUND in held:
+            return
+        cut = held.rfind("[")
+        if cut >= 0 and "]" not in held[cut:] and len(held) - cut < 5:
+            ready, held = held[:cut], held[cut:]          # a marker may be half-way through
+        else:
+            ready, held = held, ""
+        yield _drop_bad_markers(ready, n_sources)
+    if held and NOT_FOUND not in held:
+        yield _drop_bad_markers(held, n_sources)
+
+
+def _drop_bad_markers(text: str, n_sources: int) -> str:
+    bad = [n for n in markers(text) if not 1 <= n <= n_sources]
+    for n in bad:
+        text = text.replace(f"[{n}]", "")
+    return text
+
+
+_ASSISTANTS: dict[tuple, Assistant] = {}
+
+
+def get_assistant(index_dir: str | Path | None = None, settings: Settings | None = None) -> Assistant:
+    """A cached assistant over `index_dir` (None: the bundled articles) with the configured LLM."""
+    settings = settings or load_settings()
+    retriever = get_retriever(index_dir, settings)
+    key = (settings.generator, settings.llm, settings.llm_path, str(settings.models_path))
+    if key not in _ASSISTANTS:
+        _ASSISTANTS.clear()
+        _ASSISTANTS[key] = Assistant(retriever, load_generator(settings), settings)
+    assistant = _ASSISTANTS[key]
+    assistant.retriever = retriever        # the index may have been rebuilt since
+    return assistant
+
+
+def ask(question: str, index_dir: str | Path | None = None, history: list[tuple[str, str]] | None = None,
+        settings: Settings | None = None) -> Answer:
+    """Answer `question` from the articles, with citations; see `Answer`."""
+    return get_assistant(index_dir, settings).ask(question, history)
+
+
+def ask_stream(question: str, index_dir: str | Path | None = None, history: list[tuple[str, str]] | None = None,
+               settings: Settings | None = None) -> Iterator[str | Answer]:
+    """Yield the answer text as it is generated, then the final `Answer`."""
+    return get_assistant(index_dir, settings).ask_stream(question, history)

@@ -1,0 +1,129 @@
+"""Map [n] markers to passages and check each cited claim against the passage it points at.
+
+Support of a claim by a source sentence = cosine of their embeddings (the claim as a query),
+set to 0 when the claim has a number the passage does not contain, or when fewer than half of its
+names (capitalised words) occur in the passage. A marker whose passage
+does not support its sentence is re-pointed to the passage that does, or dropped; an unmarked
+sentence that a passage supports gets that marker. Markers are renumbered 1..m by first use.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from index.sentences import split_sentences
+from rag.prompt import Passage
+from rag.types import Citation
+
+_MARK = re.compile(r"\s*\[(\d{1,3})\]")
+_NUM = re.compile(r"\d+(?:[.,]\d+)*")
+NAME_SHARE = 0.5     # at least half of a claim's names must appear in the cited passage
+_TRAILING = re.compile(r"([.!?])((?:\s*\[\d{1,3}\])+)")
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers in a text, decimal commas read as points: "4,8 %" and "4.8%" give {"4.8"}.
+
+    >>> sorted(numbers("380 Milliarden Yuan (52,4 Mrd. $), 2025"))
+    ['2025', '380', '52.4']
+    """
+    return {m.replace(",", ".").rstrip(".") for m in _NUM.findall(text)}
+
+
+def names(text: str) -> set[str]:
+    """Capitalised words after the first word, lower-cased: the names a claim depends on.
+
+    >>> sorted(names("Der CEO von Tencent ist Joseph Tsai."))
+    ['joseph', 'tencent', 'tsai']
+    """
+    words = re.findall(r"[^\W\d_][\w-]*", text)[1:]
+    return {w.lower() for w in words if w[0].isupper() and not w.isupper() and len(w) > 2}
+
+
+def _names_found(claim_names: set[str], window: str) -> float:
+    """Share of the claim's names that occur in the window (prefix match, so "Alibabas" finds "Alibaba")."""
+    if not claim_names:
+        return 1.0
+    low = window.lower()
+    return sum(1 for n in claim_names if n[:max(4, len(n) - 2)] in low) / len(claim_names)
+
+
+def markers(text: str) -> list[int]:
+    """The marker numbers in order: "a [2] b [1]" -> [2, 1]."""
+    return [int(m) for m in _MARK.findall(text)]
+
+
+def strip_markers(text: str) -> str:
+    """Text without [n] markers."""
+    return _MARK.sub("", text)
+
+
+class SupportChecker:
+    """Scores how well source sentences support answer sentences."""
+
+    def __init__(self, embedder, threshold: float):
+        self.embedder, self.threshold = embedder, threshold
+
+    def matrix(self, claims: list[str], sources: list[str], source_windows: list[str]) -> np.ndarray:
+        """support[i, j] of claim i by source sentence j (0 when a claim number is missing from window j)."""
+        if not claims or not sources:
+            return np.zeros((len(claims), len(sources)), dtype=np.float32)
+        sim = self.embedder.embed(claims, kind="query") @ self.embedder.embed(sources, kind="passage").T
+        for i, claim in enumerate(claims):
+            need, who = numbers(claim), names(claim)
+            for j, window in enumerate(source_windows):
+                if need - numbers(window) or _names_found(who, window) < NAME_SHARE:
+                    sim[i, j] = 0.0
+        return sim
+
+
+def cite(answer: str, sources: list[Passage], checker: SupportChecker) -> tuple[str, list[Citation]]:
+    """The answer with checked, renumbered markers, and the citations they map to."""
+    answer = _TRAILING.sub(lambda m: m.group(2) + m.group(1), answer)    # "Yuan. [1]" -> "Yuan [1]."
+    spans = split_sentences(answer) or ([(0, len(answer))] if answer.strip() else [])
+    claims = [answer[a:b] for a, b in spans]
+    units = [(p, a, b) for p in sources for a, b in split_sentences(p.text, p.start)]
+    support = checker.matrix([strip_markers(c) for c in claims], [p.text[a - p.start:b - p.start] for p, a, b in units],
+                             [p.text for p, _, _ in units])
+    numbering: dict[int, int] = {}
+    citations: list[Citation] = []
+    out = []
+    for i, claim in enumerate(claims):
+        chosen = _choose(markers(claim), support[i], units, checker.threshold, len(sources))
+        tags = []
+        for n, j in chosen:
+            if n not in numbering:
+                numbering[n] = len(numbering) + 1
+                p, a, b = units[j]
+                citations.append(Citation(numbering[n], p.hit.source, p.hit.text, p.hit.start, p.hit.end,
+                                          p.text[a - p.start:b - p.start], a, b, p.hit.date, p.hit.title,
+                                          round(float(support[i, j]), 4)))
+            tags.append(f"[{numbering[n]}]")
+        out.append(_with_tags(strip_markers(claim), tags))
+    return " ".join(out).strip(), citations
+
+
+def _choose(marked: list[int], row: np.ndarray, units, threshold: float, n_sources: int) -> list[tuple[int, int]]:
+    """(passage n, unit j) pairs for one claim after checking, repairing or adding markers."""
+    best_per_passage: dict[int, int] = {}
+    for j, (p, _, _) in enumerate(units):
+        if p.n not in best_per_passage or row[j] > row[best_per_passage[p.n]]:
+            best_per_passage[p.n] = j
+    ok = [(n, best_per_passage[n]) for n in dict.fromkeys(marked)
+          if 1 <= n <= n_sources and n in best_per_passage and row[best_per_passage[n]] >= threshold]
+    if ok:
+        return ok
+    if not len(row) or row.max() < threshold:
+        return []
+    j = int(np.argmax(row))
+    return [(units[j][0].n, j)]
+
+
+def _with_tags(claim: str, tags: list[str]) -> str:
+    claim = claim.strip()
+    if not tags:
+        return claim
+    end = len(claim.rstrip(".!?"))
+    return claim[:end] + " " + "".join(tags) + claim[end:]
