@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import threading
 import urllib.request
@@ -37,6 +38,7 @@ class LlamaCppGenerator:
         # so a fixed system prompt at the start is read once, not per question.
         self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False)
         self.lock = threading.Lock()
+        atexit.register(self.llm.close)     # freed before interpreter teardown, not in __del__ after it
 
     def stream(self, messages: list[dict], max_tokens: int = 200, stop: list[str] | None = None) -> Iterator[str]:
         """Yield text pieces as they are generated (greedy decoding: answers are reproducible)."""
