@@ -25,7 +25,7 @@ class Assistant:
 
     def __init__(self, retriever: Retriever, generator: Generator, settings: Settings):
         self.retriever, self.generator, self.settings = retriever, generator, settings
-        self.checker = SupportChecker(retriever.embedder, settings.support_threshold)
+        self.checker = SupportChecker(retriever.embedder, settings.support_threshold, settings.corpus_language)
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
         """The full answer (see `ask_stream` for the same, streamed)."""
@@ -53,7 +53,7 @@ class Assistant:
     def _finish(self, question, standalone, raw, sources, lang, timings) -> Answer:
         if NOT_FOUND in raw or not strip_markers(raw).strip():
             return Answer(question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang, standalone, timings)
-        text, citations = cite(raw, sources, self.checker)
+        text, citations = cite(raw, sources, self.checker, lang)
         if not citations and self.settings.require_citation:     # nothing in it is backed by a source
             return Answer(question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang, standalone, timings)
         return Answer(question, text, citations, False, lang, standalone, timings)

@@ -32,6 +32,22 @@ def numbers(text: str) -> set[str]:
     return {m.replace(",", ".").rstrip(".") for m in _NUM.findall(text)}
 
 
+_SCALE = {"de": {"mio": 6, "million": 6, "millionen": 6, "mrd": 9, "milliarde": 9, "milliarden": 9,
+                 "billion": 12, "billionen": 12},
+          "en": {"million": 6, "millions": 6, "billion": 9, "billions": 9, "trillion": 12, "trillions": 12, "bn": 9}}
+_SCALED = re.compile(r"(\d+(?:[.,]\d+)?)\s*([A-Za-zäöü]+)")
+
+
+def amounts(text: str, lang: str) -> set[tuple[str, int]]:
+    """(number, power of ten) for numbers followed by a scale word, read in `lang`.
+
+    >>> sorted(amounts("3 Milliarden Yuan und 420 Mio. Dollar", "de")), sorted(amounts("3 billion yuan", "en"))
+    ([('3', 9), ('420', 6)], [('3', 9)])
+    """
+    scales = _SCALE.get(lang, _SCALE["de"])
+    return {(num.replace(",", "."), scales[w.lower()]) for num, w in _SCALED.findall(text) if w.lower() in scales}
+
+
 def names(text: str) -> set[str]:
     """Capitalised words after the first word, lower-cased: the names a claim depends on.
 
@@ -63,30 +79,36 @@ def strip_markers(text: str) -> str:
 class SupportChecker:
     """Scores how well source sentences support answer sentences."""
 
-    def __init__(self, embedder, threshold: float):
-        self.embedder, self.threshold = embedder, threshold
+    def __init__(self, embedder, threshold: float, source_language: str = "de"):
+        self.embedder, self.threshold, self.source_language = embedder, threshold, source_language
 
-    def matrix(self, claims: list[str], sources: list[str], source_windows: list[str]) -> np.ndarray:
+    def matrix(self, claims: list[str], sources: list[str], source_windows: list[str],
+               claim_language: str = "de") -> np.ndarray:
         """support[i, j] of claim i by source sentence j (0 when a claim number is missing from window j)."""
         if not claims or not sources:
             return np.zeros((len(claims), len(sources)), dtype=np.float32)
         sim = self.embedder.embed(claims, kind="query") @ self.embedder.embed(sources, kind="passage").T
         for i, claim in enumerate(claims):
-            need, who = numbers(claim), names(claim)
+            need, who, scaled = numbers(claim), names(claim), amounts(claim, claim_language)
             for j, window in enumerate(source_windows):
-                if need - numbers(window) or _names_found(who, window) < NAME_SHARE:
+                if need - numbers(window) or _names_found(who, window) < NAME_SHARE \
+                        or scaled - amounts(window, self.source_language):     # "3 million" for "3 Milliarden"
                     sim[i, j] = 0.0
         return sim
 
 
-def cite(answer: str, sources: list[Passage], checker: SupportChecker) -> tuple[str, list[Citation]]:
-    """The answer with checked, renumbered markers, and the citations they map to."""
+def cite(answer: str, sources: list[Passage], checker: SupportChecker, language: str = "de",
+         drop_unsupported: bool = True) -> tuple[str, list[Citation]]:
+    """The answer with checked, renumbered markers, and the citations they map to.
+
+    Sentences no source supports are dropped (`drop_unsupported`): nothing uncited reaches the reader.
+    """
     answer = _TRAILING.sub(lambda m: m.group(2) + m.group(1), answer)    # "Yuan. [1]" -> "Yuan [1]."
     spans = split_sentences(answer) or ([(0, len(answer))] if answer.strip() else [])
     claims = [answer[a:b] for a, b in spans]
     units = [(p, a, b) for p in sources for a, b in split_sentences(p.text, p.start)]
     support = checker.matrix([strip_markers(c) for c in claims], [p.text[a - p.start:b - p.start] for p, a, b in units],
-                             [p.text for p, _, _ in units])
+                             [p.text for p, _, _ in units], language)
     numbering: dict[int, int] = {}
     citations: list[Citation] = []
     out = []
@@ -101,7 +123,8 @@ def cite(answer: str, sources: list[Passage], checker: SupportChecker) -> tuple[
                                           p.text[a - p.start:b - p.start], a, b, p.hit.date, p.hit.title,
                                           round(float(support[i, j]), 4)))
             tags.append(f"[{numbering[n]}]")
-        out.append(_with_tags(strip_markers(claim), tags))
+        if tags or not drop_unsupported:
+            out.append(_with_tags(strip_markers(claim), tags))
     return " ".join(out).strip(), citations
 
 
