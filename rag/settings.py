@@ -46,7 +46,7 @@ class Settings:
     openai_api_key: str = ""
     max_answer_tokens: int = 160
     answer_passages: int = 4            # retrieved passages shown to the LLM
-    support_threshold: float = 0.80     # min claim/sentence cosine for a citation (rag/cite.py)
+    support_threshold: float = 0.86     # min claim/sentence cosine for a citation; eval/calibrate_support.py
     require_citation: bool = True       # an answer no source supports is replaced by "the articles don't say"
     embed_batch_size: int = 16
     # chunking (sizes in embedder tokens)
