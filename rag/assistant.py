@@ -84,6 +84,7 @@ def _hide_marker(pieces: Iterator[str], n_sources: int) -> Iterator[str]:
 
 
 def _drop_bad_markers(text: str, n_sources: int) -> str:
+    text = text.replace("[n]", "")            # the prompt's placeholder, echoed by small models
     bad = [n for n in markers(text) if not 1 <= n <= n_sources]
     for n in bad:
         text = text.replace(f"[{n}]", "")

@@ -103,7 +103,7 @@ def cite(answer: str, sources: list[Passage], checker: SupportChecker, language:
 
     Sentences no source supports are dropped (`drop_unsupported`): nothing uncited reaches the reader.
     """
-    answer = _TRAILING.sub(lambda m: m.group(2) + m.group(1), answer)    # "Yuan. [1]" -> "Yuan [1]."
+    answer = _TRAILING.sub(lambda m: m.group(2) + m.group(1), answer.replace("[n]", ""))  # "Yuan. [1]" -> "Yuan [1]."
     spans = split_sentences(answer) or ([(0, len(answer))] if answer.strip() else [])
     claims = [answer[a:b] for a, b in spans]
     units = [(p, a, b) for p in sources for a, b in split_sentences(p.text, p.start)]
