@@ -45,7 +45,7 @@ class Settings:
     openai_base_url: str = ""           # for generator = "openai", e.g. http://127.0.0.1:8000/v1
     openai_api_key: str = ""
     max_answer_tokens: int = 160
-    answer_passages: int = 4            # retrieved passages shown to the LLM
+    answer_passages: int = 3            # retrieved passages shown to the LLM (4 was 1.3 s slower, no more correct)
     support_threshold: float = 0.86     # min claim/sentence cosine for a citation; eval/calibrate_support.py
     require_citation: bool = True       # an answer no source supports is replaced by "the articles don't say"
     embed_batch_size: int = 16
