@@ -49,9 +49,6 @@ class LlamaCppGenerator:
                 if piece:
                     yield piece
 
-    def count_tokens(self, text: str) -> int:
-        """Tokens of `text` in this model's vocabulary."""
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False))
 
 
 class OpenAIGenerator:

@@ -70,22 +70,26 @@ class Retriever:
             out.append(cand[np.argsort(-score, kind="stable")].tolist())
         return out
 
+    def _sentence_sims(self, q: np.ndarray, ci: int) -> tuple[int, np.ndarray]:
+        """(first sentence row, cosines of q with each sentence) of chunk `ci`; empty if it has none."""
+        a, b = self.index.sent_offsets[ci], self.index.sent_offsets[ci + 1]
+        return a, np.asarray(self.index.sent_vectors[a:b]) @ q
+
     def _best_sentence(self, q: np.ndarray, cand: np.ndarray, chunk_score: np.ndarray) -> np.ndarray:
         """Max cosine of q over each candidate's sentences (the chunk's own score if it has none)."""
-        off = self.index.sent_offsets
         best = chunk_score.copy()
         for n, ci in enumerate(cand):
-            a, b = off[ci], off[ci + 1]
-            if b > a:
-                best[n] = float((np.asarray(self.index.sent_vectors[a:b]) @ q).max())
+            sims = self._sentence_sims(q, ci)[1]
+            if len(sims):
+                best[n] = float(sims.max())
         return best
 
     def _closest_sentence(self, q: np.ndarray, ci: int) -> tuple[int | None, int | None]:
         """Document offsets of the chunk's sentence closest to the question (None if it has no sentence rows)."""
-        a, b = self.index.sent_offsets[ci], self.index.sent_offsets[ci + 1]
-        if b <= a:
+        a, sims = self._sentence_sims(q, ci)
+        if not len(sims):
             return None, None
-        row = self.index.sentences[a + int(np.argmax(np.asarray(self.index.sent_vectors[a:b]) @ q))]
+        row = self.index.sentences[a + int(np.argmax(sims))]
         return int(row["start"]), int(row["end"])
 
     def _hits(self, fused: dict[int, float], ranks: dict[int, list], k: int, q: np.ndarray) -> list[Hit]:
@@ -104,9 +108,6 @@ class Retriever:
                 break
         return hits
 
-    def document_text(self, source: str) -> str:
-        """The full text of a document in the index (what hit offsets point into)."""
-        return self.index.docs[source]["text"]
 
 
 def fuse(lists: list[list[int]], weights: list[float], rrf_k: int) -> tuple[dict[int, float], dict[int, list]]:
