@@ -53,9 +53,11 @@ def main(argv=None) -> int:
     for r in rows:
         t0 = time.perf_counter()
         a = assistant.ask(r["question"])
-        results.append({**r, "answer": a.text, "abstained": a.abstained, "seconds": time.perf_counter() - t0,
+        results.append({**r, "answer": a.text, "draft": a.draft, "abstained": a.abstained, "seconds": time.perf_counter() - t0,
                         "first_token_s": a.timings["first_token_s"], "correct": correct(a.text, r["answers"]),
-                        "citations": [{"n": c.n, "source": c.source, "quote": c.quote} for c in a.citations]})
+                        "citations": [{"n": c.n, "source": c.source, "quote": c.quote,
+                                       "has_evidence": any(e in c.text for e in r.get("evidence", []))}
+                                      for c in a.citations]})
         print(f"{r['id']} {'OK ' if results[-1]['correct'] else ('ABS' if a.abstained else 'NO ')} "
               f"{a.timings['first_token_s']:.1f}s | {r['question'][:60]} -> {a.text[:100]}", flush=True)
     summary = _summary(results)
@@ -75,6 +77,7 @@ def _summary(results: list[dict]) -> dict:
         "abstained_on_unanswerable": round(sum(r["abstained"] for r in una) / max(1, len(una)), 3),
         "abstained_on_answerable": round(sum(r["abstained"] for r in ans) / max(1, len(ans)), 3),
         "citations_in_gold_source": round(sum(c["source"] in r["sources"] for c, r in cites) / max(1, len(cites)), 3),
+        "citations_with_evidence": round(sum(c["has_evidence"] for c, _ in cites) / max(1, len(cites)), 3),
         "answers_with_citation": round(sum(bool(r["citations"]) for r in ans) / max(1, len(ans)), 3),
         "first_token_p50_s": round(statistics.median(r["first_token_s"] for r in results), 2),
         "total_p50_s": round(statistics.median(r["seconds"] for r in results), 2),

@@ -67,6 +67,10 @@ class BM25Index:
         top = top[scores[top] > 0]
         return scores[top], top
 
+    def known(self, word: str) -> bool:
+        """True when `word` (stemmed) occurs in the indexed texts."""
+        return any(t in self.model.vocab_dict for t in self.analyze(word))
+
     def save(self, folder: str | Path) -> None:
         """Write arrays and vocabulary under `folder/bm25`."""
         out = Path(folder) / self.FOLDER

@@ -14,7 +14,7 @@ from typing import Iterator
 from rag.cite import SupportChecker, cite, markers, strip_markers
 from rag.generate import Generator, load_generator
 from rag.lang import detect
-from rag.prompt import ABSTAIN, NOT_FOUND, condense_messages, messages, passages
+from rag.prompt import ABSTAIN, NOT_FOUND, condense_messages, gloss_numbers, messages, passages, verify_messages
 from rag.retriever import Retriever, get_retriever
 from rag.settings import Settings, load_settings
 from rag.types import Answer
@@ -25,7 +25,9 @@ class Assistant:
 
     def __init__(self, retriever: Retriever, generator: Generator, settings: Settings):
         self.retriever, self.generator, self.settings = retriever, generator, settings
-        self.checker = SupportChecker(retriever.embedder, settings.support_threshold, settings.corpus_language)
+        self.checker = SupportChecker(retriever.embedder, settings.support_threshold, settings.corpus_language,
+                                      known=lambda word: self.retriever.index.bm25.known(word),
+                                      verify=self._verify if settings.verify_citations else None)
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
         """The full answer (see `ask_stream` for the same, streamed)."""
@@ -37,30 +39,49 @@ class Assistant:
         t0 = time.perf_counter()
         lang = detect(question, self.settings.corpus_language)
         standalone = self._condense(question, history) if history else question
-        hits = self.retriever.search(standalone, self.settings.answer_passages)
-        sources = passages(hits)
+        s = self.settings
+        hits = self.retriever.search(standalone, s.answer_chunks)
+        sources = passages(hits, s.evidence_chars, most=s.answer_sources)
         t_retrieved = time.perf_counter()
         raw, first = "", None
-        for piece in _hide_marker(self.generator.stream(messages(standalone, sources, lang),
-                                                        self.settings.max_answer_tokens), len(sources)):
+        msgs = messages(standalone, sources, lang)
+        for piece in _hide_marker(_counted(self.generator.stream(msgs, s.max_answer_tokens), counter := [0]),
+                                  len(sources)):
             first = first or time.perf_counter()
             raw += piece
             yield piece
+        count = getattr(self.generator, "count_tokens", None)
         timings = {"retrieve_s": t_retrieved - t0, "first_token_s": (first or time.perf_counter()) - t0,
-                   "total_s": time.perf_counter() - t0}
+                   "total_s": time.perf_counter() - t0, "answer_tokens": counter[0],
+                   "prompt_tokens": count(msgs[-1]["content"]) if count else 0}     # the part not in the cache
         yield self._finish(question, standalone, raw, sources, lang, timings)
 
     def _finish(self, question, standalone, raw, sources, lang, timings) -> Answer:
+        abstain = Answer(question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang, standalone, timings, raw)
         if NOT_FOUND in raw or not strip_markers(raw).strip():
-            return Answer(question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang, standalone, timings)
-        text, citations = cite(raw, sources, self.checker, lang)
+            return abstain
+        text, citations = cite(raw, sources, self.checker, lang, question=standalone)
         if not citations and self.settings.require_citation:     # nothing in it is backed by a source
-            return Answer(question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang, standalone, timings)
-        return Answer(question, text, citations, False, lang, standalone, timings)
+            return abstain
+        return Answer(question, text, citations, False, lang, standalone, timings, raw)
+
+    def _verify(self, claim: str, source: str) -> bool:
+        """The LLM's yes/no on whether `source` states `claim` (greedy, two tokens)."""
+        if detect(claim, self.settings.corpus_language) == "en":
+            source = gloss_numbers(source)       # "80 Milliarden (= 80 billion)": the 1.5B model misreads the scale
+        reply = "".join(self.generator.stream(verify_messages(claim, source), 2)).strip().lower()
+        return reply.startswith(("yes", "ja"))
 
     def _condense(self, question: str, history: list[tuple[str, str]]) -> str:
         rewritten = "".join(self.generator.stream(condense_messages(question, history), 60)).strip()
         return rewritten.splitlines()[0].strip() if rewritten else question
+
+
+def _counted(pieces: Iterator[str], counter: list[int]) -> Iterator[str]:
+    """Pass pieces through, counting them (llama.cpp streams one token per piece)."""
+    for piece in pieces:
+        counter[0] += 1
+        yield piece
 
 
 def _hide_marker(pieces: Iterator[str], n_sources: int) -> Iterator[str]:

@@ -10,6 +10,7 @@ sentence that a passage supports gets that marker. Markers are renumbered 1..m b
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from rag.types import Citation
 _MARK = re.compile(r"\s*\[(\d{1,3})\]")
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
 NAME_SHARE = 0.5     # at least half of a claim's names must appear in the cited passage
+MARK_BONUS = 0.02    # support bonus for the passage the model itself cited
 _TRAILING = re.compile(r"([.!?])((?:\s*\[\d{1,3}\])+)")
 
 
@@ -35,31 +37,37 @@ def numbers(text: str) -> set[str]:
 _SCALE = {"de": {"mio": 6, "million": 6, "millionen": 6, "mrd": 9, "milliarde": 9, "milliarden": 9,
                  "billion": 12, "billionen": 12},
           "en": {"million": 6, "millions": 6, "billion": 9, "billions": 9, "trillion": 12, "trillions": 12, "bn": 9}}
-_SCALED = re.compile(r"(\d+(?:[.,]\d+)?)\s*([A-Za-zäöü]+)")
+_SCALED = re.compile(r"(\d+(?:[.,]\d+)?|\b(?:ein|eine|einer|einem|one|a)\b)\s*([A-Za-zäöü]+)", re.I)
 
 
 def amounts(text: str, lang: str) -> set[tuple[str, int]]:
     """(number, power of ten) for numbers followed by a scale word, read in `lang`.
 
-    >>> sorted(amounts("3 Milliarden Yuan und 420 Mio. Dollar", "de")), sorted(amounts("3 billion yuan", "en"))
-    ([('3', 9), ('420', 6)], [('3', 9)])
+    >>> sorted(amounts("3 Milliarden Yuan und 420 Mio. Dollar", "de")), sorted(amounts("over a billion", "en"))
+    ([('3', 9), ('420', 6)], [('1', 9)])
     """
     scales = _SCALE.get(lang, _SCALE["de"])
-    return {(num.replace(",", "."), scales[w.lower()]) for num, w in _SCALED.findall(text) if w.lower() in scales}
+    return {("1" if num[0].isalpha() else num.replace(",", "."), scales[w.lower()])
+            for num, w in _SCALED.findall(text) if w.lower() in scales}
 
 
 def names(text: str) -> set[str]:
-    """Capitalised words after the first word, lower-cased: the names a claim depends on.
+    """Capitalised words after the first word, lower-cased and split at hyphens: what a claim depends on.
 
-    >>> sorted(names("Der CEO von Tencent ist Joseph Tsai."))
-    ['joseph', 'tencent', 'tsai']
+    >>> sorted(names("Der CEO von Tencent ist Joseph Tsai, sagt die Alibaba-Aktie."))
+    ['aktie', 'alibaba', 'joseph', 'tencent', 'tsai']
     """
     words = re.findall(r"[^\W\d_][\w-]*", text)[1:]
-    return {w.lower() for w in words if w[0].isupper() and not w.isupper() and len(w) > 2}
+    return {part.lower() for w in words if w[0].isupper() and not w.isupper()
+            for part in w.split("-") if len(part) > 2}
 
 
 def _names_found(claim_names: set[str], window: str) -> float:
-    """Share of the claim's names that occur in the window (prefix match, so "Alibabas" finds "Alibaba")."""
+    """Share of the claim's names that occur in the window (prefix match, so "Alibabas" finds "Alibaba").
+
+    >>> _names_found({"alibaba", "tencent"}, "Alibabas Aktie verlor 4,8%")
+    0.5
+    """
     if not claim_names:
         return 1.0
     low = window.lower()
@@ -77,28 +85,41 @@ def strip_markers(text: str) -> str:
 
 
 class SupportChecker:
-    """Scores how well source sentences support answer sentences."""
+    """Scores how well source sentences support answer sentences.
 
-    def __init__(self, embedder, threshold: float, source_language: str = "de"):
+    `known(word)` says whether a word occurs in the indexed articles at all: a name the question and
+    the claim share ("Tencent") that the articles know must then be in the cited passage, so an answer
+    about one company cannot cite a passage about another. `verify(claim, sentence)` is an optional
+    second opinion (the LLM asked yes/no) on the pairs the cheap checks accept.
+    """
+
+    def __init__(self, embedder, threshold: float, source_language: str = "de",
+                 known: Callable[[str], bool] | None = None, verify: Callable[[str, str], bool] | None = None):
         self.embedder, self.threshold, self.source_language = embedder, threshold, source_language
+        self.known, self.verify = known or (lambda word: False), verify
 
     def matrix(self, claims: list[str], sources: list[str], source_windows: list[str],
-               claim_language: str = "de") -> np.ndarray:
+               claim_language: str = "de", question: str = "") -> np.ndarray:
         """support[i, j] of claim i by source sentence j (0 when a claim number is missing from window j)."""
         if not claims or not sources:
             return np.zeros((len(claims), len(sources)), dtype=np.float32)
         sim = self.embedder.embed(claims, kind="query") @ self.embedder.embed(sources, kind="passage").T
+        asked = names(question)
         for i, claim in enumerate(claims):
             need, who, scaled = numbers(claim), names(claim), amounts(claim, claim_language)
+            if claim_language != self.source_language:     # "New Year" is no name to look for in German text
+                who = {w for w in who if len(w) > 3 and self.known(w)}
+            subject = {w for w in who & asked if len(w) > 3 and self.known(w)}
             for j, window in enumerate(source_windows):
                 if need - numbers(window) or _names_found(who, window) < NAME_SHARE \
+                        or _names_found(subject, window) < 1.0 \
                         or scaled - amounts(window, self.source_language):     # "3 million" for "3 Milliarden"
                     sim[i, j] = 0.0
         return sim
 
 
 def cite(answer: str, sources: list[Passage], checker: SupportChecker, language: str = "de",
-         drop_unsupported: bool = True) -> tuple[str, list[Citation]]:
+         drop_unsupported: bool = True, question: str = "") -> tuple[str, list[Citation]]:
     """The answer with checked, renumbered markers, and the citations they map to.
 
     Sentences no source supports are dropped (`drop_unsupported`): nothing uncited reaches the reader.
@@ -108,12 +129,13 @@ def cite(answer: str, sources: list[Passage], checker: SupportChecker, language:
     claims = [answer[a:b] for a, b in spans]
     units = [(p, a, b) for p in sources for a, b in split_sentences(p.text, p.start)]
     support = checker.matrix([strip_markers(c) for c in claims], [p.text[a - p.start:b - p.start] for p, a, b in units],
-                             [p.text for p, _, _ in units], language)
+                             [_context(p) for p, _, _ in units], language, question)
     numbering: dict[int, int] = {}
     citations: list[Citation] = []
     out = []
     for i, claim in enumerate(claims):
-        chosen = _choose(markers(claim), support[i], units, checker.threshold, len(sources))
+        chosen = _choose(markers(claim), support[i], units, checker.threshold, len(sources), checker.verify,
+                         strip_markers(claim))
         tags = []
         for n, j in chosen:
             if n not in numbering:
@@ -128,20 +150,35 @@ def cite(answer: str, sources: list[Passage], checker: SupportChecker, language:
     return " ".join(out).strip(), citations
 
 
-def _choose(marked: list[int], row: np.ndarray, units, threshold: float, n_sources: int) -> list[tuple[int, int]]:
-    """(passage n, unit j) pairs for one claim after checking, repairing or adding markers."""
+def _choose(marked: list[int], row: np.ndarray, units, threshold: float, n_sources: int,
+            verify=None, claim: str = "", checks: int = 2) -> list[tuple[int, int]]:
+    """(passage n, unit j) supporting one claim: the best candidate that passes the checks, or none.
+
+    Candidates are each passage's best sentence at or above `threshold`, ranked by support with a small
+    bonus for the passage the model marked; `verify` (the LLM) confirms at most `checks` of them in turn,
+    so a wrong marker is re-pointed to the passage that does say it.
+    """
     best_per_passage: dict[int, int] = {}
     for j, (p, _, _) in enumerate(units):
         if p.n not in best_per_passage or row[j] > row[best_per_passage[p.n]]:
             best_per_passage[p.n] = j
-    ok = [(n, best_per_passage[n]) for n in dict.fromkeys(marked)
-          if 1 <= n <= n_sources and n in best_per_passage and row[best_per_passage[n]] >= threshold]
-    if ok:
-        return ok
-    if not len(row) or row.max() < threshold:
-        return []
-    j = int(np.argmax(row))
-    return [(units[j][0].n, j)]
+    bonus = {n: MARK_BONUS for n in marked if 1 <= n <= n_sources}
+    ranked = sorted(((row[j] + bonus.get(n, 0.0), n, j) for n, j in best_per_passage.items() if row[j] >= threshold),
+                    reverse=True)
+    for _, n, j in ranked[:checks if verify else 1]:
+        if verify is None or verify(claim, _shown(units[j][0])):
+            return [(n, j)]
+    return []
+
+
+def _context(p: Passage) -> str:
+    """What a claim may draw on besides the shown sentences: the document title and the whole chunk
+    (the sentence "Die Aktie verlor 4,8%" is about Alibaba because its article is)."""
+    return f"{p.hit.title}\n{p.hit.text}"
+
+
+def _shown(p: Passage) -> str:
+    return f"{p.hit.title}: {p.text}" if p.hit.title else p.text
 
 
 def _with_tags(claim: str, tags: list[str]) -> str:

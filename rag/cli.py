@@ -2,6 +2,8 @@
 
     rag index [FOLDER] [--index DIR] [--rebuild]
     rag search "question" [-k 5] [--json] [--index DIR]
+    rag ask "question" [--json] [--index DIR]
+    rag eval [QASET] [--index DIR] [--out DIR] [--limit N] [--compare OLD_REPORT] [--squad FILE ...]
     rag models list | rag models prepare [NAME ...]
 """
 
@@ -40,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     ak.add_argument("--index", dest="index_dir", help="index folder (default: index of the bundled articles)")
     ak.add_argument("--llm", help="LLM name (see `rag models list`)")
 
+    ev = sub.add_parser("eval", help="measure retrieval, answers, citations and latency on a QA set")
+    from eval.harness import add_arguments
+    add_arguments(ev)
+
     mo = sub.add_parser("models", help="list or prepare models")
     msub = mo.add_subparsers(dest="models_command", required=True)
     msub.add_parser("list", help="the model catalogue and what is prepared")
@@ -54,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, offline=args.offline, embedder=args.embedder, home=args.home,
                                  index_dir=getattr(args, "index_dir", None), llm=getattr(args, "llm", None))
-        return {"index": _index, "search": _search, "ask": _ask, "models": _models}[args.command](args, settings)
+        return {"index": _index, "search": _search, "ask": _ask, "eval": _eval,
+                "models": _models}[args.command](args, settings)
     except RagError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -111,6 +118,11 @@ def _ask(args, settings: Settings) -> int:
         print(f"[{c.n}] {c.source}" + (f" ({c.date})" if c.date else "") + f", chars {c.quote_start}-{c.quote_end}")
         print(f"    „{' '.join(c.quote.split())}“")
     return 0
+
+
+def _eval(args, settings: Settings) -> int:
+    from eval.harness import main as run_eval
+    return run_eval(args, settings)
 
 
 def _models(args, settings: Settings) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import threading
 import urllib.request
 from pathlib import Path
@@ -36,9 +37,14 @@ class LlamaCppGenerator:
             raise ModelError(f"LLM file {path} not found; run `rag models prepare {name}`")
         # llama.cpp keeps the KV cache of the previous prompt and reuses its longest common prefix,
         # so a fixed system prompt at the start is read once, not per question.
-        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False)
+        threads = threads or os.cpu_count() or 1     # llama.cpp's default is half the cores: ~15% slower here
+        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
         self.lock = threading.Lock()
         atexit.register(self.llm.close)     # freed before interpreter teardown, not in __del__ after it
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens `text` takes in this model."""
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False))
 
     def stream(self, messages: list[dict], max_tokens: int = 200, stop: list[str] | None = None) -> Iterator[str]:
         """Yield text pieces as they are generated (greedy decoding: answers are reproducible)."""

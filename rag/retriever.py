@@ -84,13 +84,11 @@ class Retriever:
                 best[n] = float(sims.max())
         return best
 
-    def _closest_sentence(self, q: np.ndarray, ci: int) -> tuple[int | None, int | None]:
-        """Document offsets of the chunk's sentence closest to the question (None if it has no sentence rows)."""
+    def _sentence_scores(self, q: np.ndarray, ci: int) -> tuple:
+        """((start, end, cosine), ...) for each sentence of chunk `ci`, in document order."""
         a, sims = self._sentence_sims(q, ci)
-        if not len(sims):
-            return None, None
-        row = self.index.sentences[a + int(np.argmax(sims))]
-        return int(row["start"]), int(row["end"])
+        rows = self.index.sentences[a:a + len(sims)]
+        return tuple((int(r["start"]), int(r["end"]), round(float(s), 4)) for r, s in zip(rows, sims))
 
     def _hits(self, fused: dict[int, float], ranks: dict[int, list], k: int, q: np.ndarray) -> list[Hit]:
         order = sorted(fused, key=lambda i: (self.index.chunks[i].boilerplate, -fused[i]))
@@ -101,9 +99,11 @@ class Retriever:
                 continue
             seen_groups.add(c.dup_group or c.id)
             doc = self.index.docs.get(c.doc_id, {})
+            sents = self._sentence_scores(q, i)
+            best = max(sents, key=lambda t: t[2]) if sents else (None, None, 0.0)
             hits.append(Hit(c.doc_id, c.text, c.start, c.end, round(fused[i], 6), c.id, doc.get("title", ""),
                             doc.get("date", ""), c.heading, ranks[i][0], ranks[i][1], c.boilerplate,
-                            *self._closest_sentence(q, i)))
+                            best[0], best[1], sents))
             if len(hits) == k:
                 break
         return hits

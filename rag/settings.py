@@ -45,8 +45,11 @@ class Settings:
     openai_base_url: str = ""           # for generator = "openai", e.g. http://127.0.0.1:8000/v1
     openai_api_key: str = ""
     max_answer_tokens: int = 160
-    answer_passages: int = 3            # retrieved passages shown to the LLM (4 was 1.3 s slower, no more correct)
-    support_threshold: float = 0.86     # min claim/sentence cosine for a citation; eval/calibrate_support.py
+    answer_chunks: int = 8              # retrieved chunks whose sentences compete for the prompt
+    evidence_chars: int = 900           # characters of source sentences shown to the LLM (~250 tokens: TTFT)
+    answer_sources: int = 6             # at most this many numbered sources
+    support_threshold: float = 0.80     # min claim/sentence cosine before the LLM check; eval/calibrate_support.py
+    verify_citations: bool = True       # the LLM confirms each citation the cheap checks accept (~0.8 s each)
     require_citation: bool = True       # an answer no source supports is replaced by "the articles don't say"
     embed_batch_size: int = 16
     # chunking (sizes in embedder tokens)

@@ -23,6 +23,7 @@ class Hit:
     boilerplate: bool = False
     sentence_start: int | None = None   # the passage's sentence closest to the question (document offsets)
     sentence_end: int | None = None
+    sentences: tuple = ()               # (start, end, cosine with the question) of each sentence, document offsets
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
@@ -61,6 +62,7 @@ class Answer:
     language: str = ""
     standalone_question: str = ""
     timings: dict = field(default_factory=dict)
+    draft: str = ""                     # the model's reply before citations were checked (for evaluation)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""

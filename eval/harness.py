@@ -1,0 +1,101 @@
+"""`rag eval`: run a QA set (or SQuAD files) through retrieve and ask, and write a report with plots.
+
+    rag eval                                   # the project's QA set over the bundled articles
+    rag eval my_set.jsonl --index DIR --out eval/reports/mine --compare eval/reports/qa
+    rag eval --squad xquad.de.json xquad.en.json --corpus-from-contexts --retrieval-only
+    rag eval --squad xquad.de.json --corpus-from-contexts --limit 200
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from pathlib import Path
+
+from eval.qaset import load_qaset, load_squad
+from eval.report import compute_metrics, flat, write_report
+from eval.runner import run, settings_key
+from rag.errors import InputError
+from rag.settings import Settings
+
+DEFAULT_SET = Path(__file__).resolve().parent / "qa_sample.jsonl"
+
+
+def add_arguments(p) -> None:
+    """The `rag eval` options."""
+    p.add_argument("qaset", nargs="?", help="JSONL QA set (default: eval/qa_sample.jsonl over the bundled articles)")
+    p.add_argument("--index", dest="index_dir", help="index to ask (default: the bundled articles')")
+    p.add_argument("--out", help="report folder (default: eval/reports/<set name>)")
+    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    p.add_argument("--compare", help="an earlier report folder (or its metrics.json) to compare with")
+    p.add_argument("--squad", nargs="+", metavar="FILE", help="SQuAD-format files instead of a QA set")
+    p.add_argument("--corpus-from-contexts", action="store_true",
+                   help="with --squad: index the files' paragraphs as the documents")
+    p.add_argument("--contexts", help="with --squad: take paragraphs from this file (default: the first --squad file)")
+    p.add_argument("--retrieval-only", action="store_true", help="skip answering: retrieval metrics only (fast)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def main(args, settings: Settings) -> int:
+    """Run the evaluation described by parsed `args` and print the headline figures."""
+    t0 = time.perf_counter()
+    rows, index_dir, name = _rows_and_index(args, settings)
+    rows = rows[:args.limit] if args.limit else rows
+    out = Path(args.out or f"eval/reports/{name}")
+    from rag.assistant import get_assistant
+    from rag.retriever import get_retriever
+    if args.retrieval_only:
+        assistant = _RetrievalOnly(get_retriever(index_dir, settings))
+    else:
+        assistant = get_assistant(index_dir, settings)
+        assistant.ask("Wer ist Alibaba?" if not args.squad else rows[0]["question"])   # warm-up: load, cache
+    index = assistant.retriever.index
+    key = settings_key(settings, f"{index.manifest.get('snapshot', '')}:{not args.retrieval_only}")
+    results = run(rows, assistant, out, key, answers=not args.retrieval_only, progress=not args.quiet)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    metrics = compute_metrics(results, peak)
+    metrics["seconds"] = round(time.perf_counter() - t0, 1)
+    write_report(results, out, metrics, Path(args.compare) if args.compare else None)
+    for k, v in flat(metrics).items():
+        print(f"{k:24} {v}")
+    for g, m in metrics.get("retrieval_by_group", {}).items():
+        print(f"{g:24} " + "  ".join(f"{k} {v}" for k, v in m.items()))
+    if "cost" in metrics:
+        c = metrics["cost"]
+        print(f"{'first token p50/p95 s':24} {c['first_token_s']['p50']:.2f} / {c['first_token_s']['p95']:.2f}")
+        print(f"{'total p50/p95 s':24} {c['total_s']['p50']:.2f} / {c['total_s']['p95']:.2f}")
+        print(f"{'peak RSS MB':24} {c['peak_rss_mb']}")
+    print(f"report: {out}/summary.md ({metrics['seconds']} s)")
+    return 0
+
+
+class _RetrievalOnly:
+    """Stands in for the assistant when only retrieval is measured (no LLM is loaded)."""
+
+    def __init__(self, retriever):
+        self.retriever = retriever
+
+
+def _rows_and_index(args, settings: Settings) -> tuple[list[dict], Path | None, str]:
+    if not args.squad:
+        path = Path(args.qaset) if args.qaset else DEFAULT_SET
+        return load_qaset(path), Path(args.index_dir) if args.index_dir else None, path.stem
+    if args.qaset:
+        raise InputError("give either a QA set or --squad files, not both")
+    contexts, rows = load_squad(args.squad, args.contexts)
+    name = "+".join(Path(f).stem for f in args.squad)
+    if not args.corpus_from_contexts:
+        if not args.index_dir:
+            raise InputError("--squad needs --corpus-from-contexts (index the paragraphs) or --index DIR "
+                             "(an index whose document ids are the paragraph ids)")
+        return rows, Path(args.index_dir), name
+    from index.build import build_index
+    index_dir = Path(args.index_dir) if args.index_dir else settings.home_path / "indexes" / f"squad-{name}"
+    corpus = index_dir.parent / f"{index_dir.name}-contexts"
+    corpus.mkdir(parents=True, exist_ok=True)
+    for pid, text in contexts.items():
+        f = corpus / pid
+        if not f.is_file() or f.read_text(encoding="utf-8") != text:
+            f.write_text(text, encoding="utf-8")
+    build_index(corpus, index_dir, settings=settings, progress=not args.quiet)    # incremental: fast when built
+    return rows, index_dir, name

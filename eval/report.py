@@ -1,0 +1,167 @@
+"""Turn per-question results into a report folder: metrics.json, summary.md, per_question.csv, plots.
+
+    metrics = write_report(results, Path("eval/reports/qa"), compare=Path("eval/reports/old"))
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from statistics import fmean
+
+from eval.metrics import abstention, citation_scores, percentiles
+
+HEADLINE = ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "keyword_correct", "em", "f1",
+            "citation_recall", "citation_precision", "citations_with_evidence", "abstain_recall", "false_abstention"]
+
+
+def compute_metrics(results: list[dict], peak_rss_mb: float = 0.0) -> dict:
+    """All metric groups over a run's results (groups without data are left out)."""
+    m: dict = {"questions": len(results)}
+    with_gold = [r for r in results if "recall@1" in r]
+    if with_gold:
+        m["retrieval"] = {k: round(fmean(r[k] for r in with_gold), 4)
+                          for k in [f"recall@{i}" for i in range(1, 11)] + ["mrr@10", "ndcg@10"]}
+        m["retrieval"]["n"] = len(with_gold)
+        groups = sorted({r["group"] for r in with_gold})
+        if len(groups) > 1:                 # e.g. German and English questions reported apart
+            m["retrieval_by_group"] = {g: {k: round(fmean(r[k] for r in with_gold if r["group"] == g), 4)
+                                           for k in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")}
+                                       | {"n": sum(r["group"] == g for r in with_gold)} for g in groups}
+    answered = [r for r in results if "answer" in r]
+    if not answered:
+        return m
+    a: dict = {"n": len(answered)}
+    if any("em" in r for r in answered):
+        squad = [r for r in answered if "em" in r]
+        a.update(em=round(fmean(r["em"] for r in squad), 4), f1=round(fmean(r["f1"] for r in squad), 4))
+    keyed = [r for r in answered if "correct" in r]
+    if keyed:
+        a["keyword_correct"] = round(fmean(r["correct"] for r in keyed), 4)
+    m["answers"] = a
+    m["citations"] = citation_scores([("", oks) for r in answered for oks in r["sentences"]])
+    cites = [c for r in answered for c in r["citations"]]
+    with_ev = [c for r in answered if r["evidence"] for c in r["citations"]]
+    m["citations"].update(citations=len(cites), answers_with_citation=round(
+        fmean(bool(r["citations"]) for r in answered if not r["abstained"]) if any(not r["abstained"] for r in answered)
+        else 0.0, 4), citations_in_gold_source=round(fmean(c["in_gold_source"] for c in cites), 4) if cites else 0.0)
+    if with_ev:
+        m["citations"]["citations_with_evidence"] = round(fmean(c["has_evidence"] for c in with_ev), 4)
+    m["abstention"] = abstention(answered)
+    m["cost"] = {"first_token_s": percentiles([r["first_token_s"] for r in answered]),
+                 "total_s": percentiles([r["seconds"] for r in answered]),
+                 "prompt_tokens": percentiles([r["prompt_tokens"] for r in answered]),
+                 "answer_tokens": percentiles([r["answer_tokens"] for r in answered]),
+                 "peak_rss_mb": round(peak_rss_mb)}
+    return m
+
+
+def flat(metrics: dict) -> dict[str, float]:
+    """Headline numbers of a metrics dict by name (for tables and the comparison chart)."""
+    out = {}
+    for group in ("retrieval", "answers", "citations", "abstention"):
+        for k, v in metrics.get(group, {}).items():
+            if k in HEADLINE:
+                out[k] = v
+    return out
+
+
+def write_report(results: list[dict], out: Path, metrics: dict, compare: Path | None = None) -> dict:
+    """Write metrics.json, summary.md, per_question.csv and the PNG plots into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    _csv(results, out / "per_question.csv")
+    plots = _plots(results, metrics, out, _load_metrics(compare) if compare else None)
+    (out / "summary.md").write_text(_markdown(results, metrics, plots, compare), encoding="utf-8")
+    return metrics
+
+
+def _load_metrics(path: Path) -> dict:
+    path = Path(path)
+    return json.loads((path / "metrics.json" if path.is_dir() else path).read_text(encoding="utf-8"))
+
+
+def _csv(results: list[dict], path: Path) -> None:
+    cols = ["id", "lang", "answerable", "question", "answer", "abstained", "correct", "em", "f1", "recall@1",
+            "recall@5", "mrr@10", "first_token_s", "seconds", "prompt_tokens", "answer_tokens", "cited_sources"]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        for r in results:
+            w.writerow({**r, "cited_sources": " ".join(c["source"] for c in r.get("citations", []))})
+
+
+def _plots(results: list[dict], metrics: dict, out: Path, old: dict | None) -> list[str]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    made = []
+    if "retrieval" in metrics:
+        ks = list(range(1, 11))
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        ax.plot(ks, [metrics["retrieval"][f"recall@{k}"] for k in ks], marker="o", label="this run")
+        if old and "retrieval" in old:
+            ax.plot(ks, [old["retrieval"].get(f"recall@{k}", 0) for k in ks], marker="x", ls="--", label="compared")
+        ax.set(xlabel="k", ylabel="recall@k", title="Retrieval: gold source in the top k", ylim=(0, 1.02))
+        ax.grid(alpha=0.3)
+        ax.legend()
+        made.append(_save(fig, out / "recall_at_k.png"))
+    answered = [r for r in results if "seconds" in r]
+    if answered:
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        ax.hist([[r["first_token_s"] for r in answered], [r["seconds"] for r in answered]], bins=15,
+                label=["first token", "total"])
+        ax.set(xlabel="seconds", ylabel="questions", title="Latency per question")
+        ax.legend()
+        made.append(_save(fig, out / "latency.png"))
+    if old:
+        new_f, old_f = flat(metrics), flat(old)
+        names = [k for k in HEADLINE if k in new_f and k in old_f]
+        if names:
+            fig, ax = plt.subplots(figsize=(max(5, 0.8 * len(names)), 3.5))
+            xs = range(len(names))
+            ax.bar([x - 0.2 for x in xs], [old_f[k] for k in names], 0.4, label="compared (old)")
+            ax.bar([x + 0.2 for x in xs], [new_f[k] for k in names], 0.4, label="this run")
+            ax.set_xticks(list(xs), names, rotation=35, ha="right")
+            ax.set(ylim=(0, 1.05), title="Run comparison")
+            ax.legend()
+            made.append(_save(fig, out / "compare.png"))
+    return made
+
+
+def _save(fig, path: Path) -> str:
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    return path.name
+
+
+def _markdown(results: list[dict], metrics: dict, plots: list[str], compare: Path | None) -> str:
+    lines = [f"# Evaluation report ({metrics['questions']} questions)", ""]
+    old = flat(_load_metrics(compare)) if compare else {}
+    for group in ("retrieval", "retrieval_by_group", "answers", "citations", "abstention", "cost"):
+        if group not in metrics:
+            continue
+        lines += [f"## {group.capitalize()}", "", "| metric | value |" + (" compared |" if old else ""),
+                  "|---|---|" + ("---|" if old else "")]
+        for k, v in metrics[group].items():
+            shown = ", ".join(f"{a} {b}" for a, b in v.items()) if isinstance(v, dict) else v
+            lines.append(f"| {k} | {shown} |" + (f" {old.get(k, '')} |" if old else ""))
+        lines.append("")
+    lines += [f"![{p}]({p})" for p in plots] + [""]
+    worst = sorted((r for r in results if "answer" in r), key=_badness, reverse=True)[:10]
+    if worst:
+        lines += ["## Worst questions", ""]
+        for r in worst:
+            lines.append(f"- **{r['id']}** {r['question']}  \n  answer: {r['answer']}  ")
+            for c in r["citations"]:
+                lines.append(f"  [{c['n']}] {c['source']}: \"{c['quote'][:160]}\"  ")
+    return "\n".join(lines) + "\n"
+
+
+def _badness(r: dict) -> float:
+    """Higher for worse: wrong or falsely abstained answers first, then low F1, then slow."""
+    wrong = (r["answerable"] and not r.get("correct", r.get("f1", 1) > 0.5)) or (not r["answerable"] and not r["abstained"])
+    return 10 * wrong + (1 - r.get("f1", 1)) + r["seconds"] / 100

@@ -1,0 +1,121 @@
+"""Run a QA set through `retrieve` and `ask`, caching each question's result so a stopped run resumes.
+
+    results = run(rows, assistant, Path("eval/reports/qa"), answers=True)
+
+Each result is one JSON line in `<out>/cache.jsonl`, keyed by the settings it was made with; a rerun
+with the same settings skips the questions already there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from index.sentences import split_sentences
+from eval.metrics import exact_match, f1, keywords_correct, mrr, ndcg_at, recall_at
+from rag.cite import markers, strip_markers
+
+CACHE = "cache.jsonl"
+
+
+def settings_key(settings, extra: str = "") -> str:
+    """A short fingerprint of the settings (and index) a result depends on."""
+    return hashlib.sha256((repr(settings) + extra).encode()).hexdigest()[:12]
+
+
+def cached(out: Path, key: str) -> dict[str, dict]:
+    """Results already in the cache for this key, by question id."""
+    path = out / CACHE
+    if not path.is_file():
+        return {}
+    rows = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:            # a line cut short by a kill: that question runs again
+            continue
+        if row.get("key") == key:
+            rows[row["id"]] = row
+    return rows
+
+
+def run(rows: list[dict], assistant, out: Path, key: str, answers: bool = True, progress: bool = True) -> list[dict]:
+    """Results for `rows` (from the cache when there), appending new ones to the cache as they finish."""
+    from tqdm import tqdm
+    out.mkdir(parents=True, exist_ok=True)
+    done = cached(out, key)
+    todo = [r for r in rows if r["id"] not in done]
+    ranked = _retrieve_all(assistant.retriever, todo) if todo else {}
+    with (out / CACHE).open("a", encoding="utf-8") as cache:
+        for row in tqdm(todo, desc="questions", unit="q", disable=not progress, initial=len(rows) - len(todo),
+                        total=len(rows)):
+            result = {"id": row["id"], "key": key, **_retrieval(row, ranked[row["id"]])}
+            if answers:
+                result.update(_answer(row, assistant))
+            done[row["id"]] = result
+            cache.write(json.dumps(result, ensure_ascii=False) + "\n")
+            cache.flush()
+    return [{**row, **done[row["id"]]} for row in rows]
+
+
+def _retrieve_all(retriever, rows: list[dict], batch: int = 64) -> dict[str, list[str]]:
+    """Top-10 source ids per question, embedded in batches (retrieval-only runs take minutes, not hours)."""
+    out = {}
+    for i in range(0, len(rows), batch):
+        part = rows[i:i + batch]
+        for row, hits in zip(part, retriever.search_many([r["question"] for r in part], 10)):
+            out[row["id"]] = [h.source for h in hits]
+    return out
+
+
+def _retrieval(row: dict, ranked: list[str]) -> dict:
+    gold = set(row["sources"])
+    if not gold:
+        return {"ranked": ranked}
+    return {"ranked": ranked, **{f"recall@{k}": recall_at(ranked, gold, k) for k in range(1, 11)},
+            "mrr@10": mrr(ranked, gold), "ndcg@10": ndcg_at(ranked, gold)}
+
+
+def _answer(row: dict, assistant) -> dict:
+    t0 = time.perf_counter()
+    a = assistant.ask(row["question"])
+    seconds = time.perf_counter() - t0
+    plain = strip_markers(a.text)
+    result = {"answer": a.text, "draft": a.draft, "abstained": a.abstained, "answer_language": a.language,
+              "seconds": round(seconds, 3), "first_token_s": round(a.timings.get("first_token_s", seconds), 3),
+              "prompt_tokens": a.timings.get("prompt_tokens", 0), "answer_tokens": a.timings.get("answer_tokens", 0),
+              "citations": [{"n": c.n, "source": c.source, "quote": c.quote, "in_gold_source": c.source in row["sources"],
+                             "has_evidence": any(e in c.text for e in row["evidence"])} for c in a.citations],
+              "sentences": _judged_sentences(a, assistant)}
+    if row["gold_spans"]:
+        result.update(em=exact_match(plain, row["gold_spans"]), f1=f1(plain, row["gold_spans"]))
+    if row["answerable"] and row["answers"]:
+        result["correct"] = (not a.abstained) and keywords_correct(plain, row["answers"])
+    return result
+
+
+def _judged_sentences(answer, assistant) -> list[list[bool]]:
+    """For each answer sentence, whether each citation it carries supports it (the answering support check)."""
+    if answer.abstained:
+        return []
+    by_n = {c.n: c for c in answer.citations}
+    judged = []
+    for a, b in split_sentences(answer.text) or []:
+        sentence = answer.text[a:b]
+        claim = strip_markers(sentence).strip()
+        oks = []
+        for n in markers(sentence):
+            c = by_n.get(n)
+            if c is None:
+                oks.append(False)
+                continue
+            score = assistant.checker.matrix([claim], [c.quote], [f"{c.title}\n{c.text}"], answer.language,
+                                             answer.standalone_question)[0, 0]
+            ok = score >= assistant.checker.threshold
+            if ok and assistant.checker.verify:
+                ok = assistant.checker.verify(claim, f"{c.title}: {c.quote}" if c.title else c.quote)
+            oks.append(bool(ok))
+        judged.append(oks)
+    return judged
