@@ -12,7 +12,7 @@ if ! "$VPY" -c "import torch" 2>/dev/null; then
   "$VPY" -m pip install --quiet "torch==${RAG_TORCH_VERSION:-2.13.0}" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 fi
 # llama-cpp-python compiles from source the first time (about 7 minutes on 2 cores); pip caches the wheel.
-"$VPY" -m pip install --quiet -e ".[llm,dev]"
+"$VPY" -m pip install --quiet -e ".[llm,hf,dev]"
 if [ -z "${RAG_SKIP_MODELS:-}" ]; then
   # default embedder and LLM, plus the tiny models the tests use
   .venv/bin/rag models prepare multilingual-e5-small qwen2.5-coder-1.5b smollm2-135m all-minilm-l6-v2

@@ -57,6 +57,55 @@ class LlamaCppGenerator:
 
 
 
+class TransformersGenerator:
+    """A Hugging Face checkpoint (or a GGUF file, dequantised) run by transformers: GPU when there is one."""
+
+    def __init__(self, name: str, source: str | Path, gguf_file: str | None = None):
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError:
+            raise ModelError("the transformers backend needs torch and transformers; run `bash install.sh`") from None
+        self.name, self.torch = name, torch
+        kw = {"gguf_file": gguf_file} if gguf_file else {}
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(source), **kw)
+            self.model = AutoModelForCausalLM.from_pretrained(str(source), **kw)
+        except (OSError, ValueError, ImportError) as e:
+            raise ModelError(f"transformers could not load {source} ({e}); check the model name or path") from None
+        self.model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
+        self.lock = threading.Lock()
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens `text` takes in this model."""
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def stream(self, messages: list[dict], max_tokens: int = 200, stop: list[str] | None = None) -> Iterator[str]:
+        """Yield text pieces as they are generated (greedy), from a generation thread."""
+        from transformers import TextIteratorStreamer
+        enc = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                                 return_dict=True).to(self.model.device)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        with self.lock:
+            worker = threading.Thread(target=self._generate, args=(enc, max_tokens, streamer), daemon=True)
+            worker.start()
+            text, sent = "", 0
+            for piece in streamer:
+                text += piece
+                cut = min((text.find(s) for s in stop or () if s in text), default=-1)
+                if text[sent:cut if cut >= 0 else None]:
+                    yield text[sent:cut if cut >= 0 else None]
+                sent = len(text)
+                if cut >= 0:
+                    break
+            worker.join()
+
+    def _generate(self, enc, max_tokens: int, streamer) -> None:
+        with self.torch.no_grad():
+            self.model.generate(**enc, max_new_tokens=max_tokens, do_sample=False, streamer=streamer,
+                                pad_token_id=self.tokenizer.eos_token_id)
+
+
 class OpenAIGenerator:
     """Any OpenAI-compatible server (vLLM, Ollama, llama.cpp's server), streamed over HTTP."""
 
@@ -85,7 +134,7 @@ class OpenAIGenerator:
             raise ModelError(f"the LLM server at {self.base_url} did not answer ({e}); is it running?") from None
 
 
-BACKENDS = ("llama.cpp", "openai")
+BACKENDS = ("llama.cpp", "transformers", "openai")
 
 
 def load_generator(settings: Settings) -> Generator:
@@ -93,6 +142,18 @@ def load_generator(settings: Settings) -> Generator:
     if settings.generator == "llama.cpp":
         from rag.models.prepare import model_path
         return LlamaCppGenerator(settings.llm, model_path(settings.llm, settings, "llm"), settings.llm_context)
+    if settings.generator == "transformers":
+        return _transformers(settings)
     if settings.generator == "openai":
         return OpenAIGenerator(settings.llm, settings.openai_base_url, settings.openai_api_key)
     raise ConfigError(f"unknown generator {settings.generator!r}; valid: {', '.join(BACKENDS)}")
+
+
+def _transformers(settings: Settings) -> TransformersGenerator:
+    """Offline (or with a local file): the prepared GGUF, dequantised; online: the hub checkpoint."""
+    from rag.models.catalog import get_spec
+    from rag.models.prepare import is_prepared, model_path
+    if settings.llm_path or settings.offline or is_prepared(settings.llm, settings):
+        path = model_path(settings.llm, settings, "llm")
+        return TransformersGenerator(settings.llm, path.parent, gguf_file=path.name)
+    return TransformersGenerator(settings.llm, get_spec(settings.llm, "llm").hub_repo.removesuffix("-GGUF"))

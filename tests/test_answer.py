@@ -166,3 +166,24 @@ def test_real_tiny_llm_end_to_end_via_cli(tmp_path, models_dir, monkeypatch, cap
     assert answer["language"] == "en" and isinstance(answer["text"], str) and answer["text"]
     for c in answer["citations"]:
         assert c["quote"] in c["text"] and f"[{c['n']}]" in answer["text"]
+
+
+@pytest.mark.slow
+def test_default_model_answers_in_the_question_language_with_exact_citations_and_abstains(tmp_path, models_dir):
+    from rag.assistant import get_assistant
+    from rag.settings import SAMPLE_ARTICLES, Settings
+    settings = Settings(home=str(tmp_path / "home"), models_dir=models_dir, offline=True)
+    assistant = get_assistant(None, settings)
+    de = assistant.ask("Wie viel will Alibaba in den nächsten drei Jahren in Cloud und KI investieren?")
+    en = assistant.ask("In which countries is Alibaba Cloud planning new data centres first?")
+    none = assistant.ask("Wer ist der CEO von Tencent?")
+    assert not de.abstained and "380 Milliarden" in de.text and de.language == "de"
+    assert not en.abstained and "Brazil" in en.text and en.language == "en"
+    assert none.abstained and none.text == "Dazu steht in den Artikeln nichts." and not none.citations
+    for a in (de, en):
+        assert a.citations and all(f"[{c.n}]" in a.text for c in a.citations)
+        for c in a.citations:
+            doc = (SAMPLE_ARTICLES / c.source).read_text(encoding="utf-8")
+            assert doc[c.start:c.end] == c.text and doc[c.quote_start:c.quote_end] == c.quote
+    streamed = list(assistant.ask_stream("Wie viele Parameter hat Qwen3-Max?"))
+    assert "".join(p for p in streamed[:-1]) and "Billion" in streamed[-1].text and streamed[-1].citations

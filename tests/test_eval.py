@@ -1,0 +1,122 @@
+"""Evaluation harness: metrics on hand-computed examples, SQuAD loading, resuming, reports with plots."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from eval.metrics import (abstention, citation_scores, exact_match, f1, keywords_correct, ndcg_at,
+                          normalize_answer, percentiles)
+from eval.qaset import load_qaset, load_squad
+from eval.report import compute_metrics, write_report
+from eval.runner import CACHE, cached, run, settings_key
+from index.build import build_index
+from index.snapshot import load
+from rag.assistant import Assistant
+from rag.errors import InputError
+from rag.retriever import Retriever
+
+
+def test_german_aware_normalisation_for_em_f1_and_keywords():
+    assert normalize_answer("Um 4,8 % gefallen") == normalize_answer("um 4.8% gefallen!") == "um 4.8% gefallen"
+    assert normalize_answer("52,4 Prozent") == "52.4%" and normalize_answer("1.000 Bestellungen") == "1000 bestellungen"
+    assert exact_match("Die Müller-Stiftung", ["Mueller-Stiftung"]) == 1.0      # umlaut folding, article dropped
+    assert exact_match("Straße", ["Strasse"]) == 1.0 and exact_match("4,8 %", ["4.9 %"]) == 0.0
+    assert keywords_correct("Die Aktie fiel um 4,8 %", [["4.8%"]]) and not keywords_correct("48 %", [["4,8"]])
+
+
+def test_f1_and_em_by_hand():
+    # pred "380 milliarden yuan investiert" vs gold "380 milliarden yuan": common 3, P 3/4, R 1 -> F1 6/7
+    assert f1("380 Milliarden Yuan investiert.", ["380 Milliarden Yuan"]) == pytest.approx(6 / 7)
+    assert f1("Eddie Wu", ["Joseph Tsai", "Eddie Wu"]) == 1.0 and f1("nichts", ["Eddie Wu"]) == 0.0
+    assert exact_match("the Olympic Broadcasting Services", ["Olympic Broadcasting Services"]) == 1.0
+
+
+def test_ranking_metrics_by_hand():
+    # gold at ranks 2 and 4: DCG = 1/log2(3) + 1/log2(5); ideal = 1 + 1/log2(3)
+    assert ndcg_at(["x", "a", "y", "b"], {"a", "b"}) == pytest.approx((0.63093 + 0.43068) / (1 + 0.63093), abs=1e-4)
+    assert ndcg_at(["a", "a", "x"], {"a"}) == 1.0 and ndcg_at(["x"], {"a"}) == 0.0
+
+
+def test_citation_abstention_and_cost_metrics_by_hand():
+    assert citation_scores([("s1", [True]), ("s2", [False, True]), ("s3", [])]) == {
+        "citation_recall": 0.6667, "citation_precision": 0.6667}
+    rows = [{"answerable": False, "abstained": True}, {"answerable": False, "abstained": False},
+            {"answerable": True, "abstained": False}, {"answerable": True, "abstained": True}]
+    assert abstention(rows) == {"abstain_precision": 0.5, "abstain_recall": 0.5, "false_abstention": 0.5}
+    assert percentiles([3.0, 1.0, 2.0]) == {"p50": 2.0, "p95": 3.0}
+
+
+def _squad(path, questions):
+    data = {"data": [{"title": "t", "paragraphs": [{"context": ctx, "qas": [
+        {"id": qid, "question": q, "answers": [{"text": a, "answer_start": 0}]} for qid, q, a in qas]}
+        for ctx, qas in questions]}]}
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_squad_files_pair_english_questions_with_german_contexts(tmp_path):
+    de = _squad(tmp_path / "x.de.json", [("Alibaba investiert 380 Milliarden Yuan.", [("q1", "Wie viel?", "380 Milliarden Yuan")]),
+                                         ("Apple kooperiert mit Alibaba.", [("q2", "Mit wem?", "Alibaba")])])
+    en = _squad(tmp_path / "x.en.json", [("Alibaba invests 380 billion yuan.", [("q1", "How much?", "380 billion yuan")]),
+                                         ("Apple works with Alibaba.", [("q2", "With whom?", "Alibaba")])])
+    contexts, rows = load_squad([de, en])
+    assert contexts == {"00_00.txt": "Alibaba investiert 380 Milliarden Yuan.", "00_01.txt": "Apple kooperiert mit Alibaba."}
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["x.en:q1"]["sources"] == ["00_00.txt"] and by_id["x.en:q1"]["gold_spans"] == ["380 billion yuan"]
+    assert by_id["x.de:q2"]["group"] == "x.de" and by_id["x.en:q2"]["question"] == "With whom?"
+    other = _squad(tmp_path / "y.json", [("c", [("zz", "?", "a")])])
+    with pytest.raises(InputError, match="no paragraph"):
+        load_squad([other], contexts_from=de)
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    with pytest.raises(InputError, match="SQuAD format"):
+        load_squad([tmp_path / "bad.json"])
+
+
+def test_qaset_errors_name_the_line(tmp_path):
+    f = tmp_path / "set.jsonl"
+    f.write_text('{"id": "a", "question": "Wer?"}\n{"question": "ohne id"}\n')
+    with pytest.raises(InputError, match=r"set.jsonl:2 lacks id"):
+        load_qaset(f)
+
+
+class Counting:
+    """A generator that answers with a fixed sentence and stops the run after `fail_after` questions."""
+
+    name = "counting"
+
+    def __init__(self, text, fail_after=None):
+        self.text, self.fail_after, self.asked = text, fail_after, 0
+
+    def stream(self, messages, max_tokens=200, stop=None):
+        if messages[-1]["content"].startswith("Fact check"):
+            yield "yes"
+            return
+        self.asked += 1
+        if self.fail_after is not None and self.asked > self.fail_after:
+            raise KeyboardInterrupt           # what Ctrl-C does mid-run
+        yield self.text
+
+
+def test_an_interrupted_run_resumes_where_it_stopped_and_reports_with_plots(tmp_path, corpus, tiny, tiny_embedder):
+    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+    retriever = Retriever(load(tiny.index_path, tiny.embedder), tiny_embedder, tiny)
+    rows = [r for r in load_qaset("eval/qa_sample.jsonl")][:5]
+    out, key = tmp_path / "report", settings_key(tiny)
+    with pytest.raises(KeyboardInterrupt):
+        run(rows, Assistant(retriever, Counting("NOT_IN_SOURCES", fail_after=3), tiny), out, key, progress=False)
+    assert len(cached(out, key)) == 3
+    (out / CACHE).open("a").write('{"id": "s04", "key": "')        # a line cut short by a kill
+    gen = Counting("NOT_IN_SOURCES")
+    results = run(rows, Assistant(retriever, gen, tiny), out, key, progress=False)
+    assert gen.asked == 2 and [r["id"] for r in results] == [r["id"] for r in rows]
+    assert all(r["abstained"] for r in results) and "recall@1" in results[0]
+    metrics = compute_metrics(results, 100.0)
+    assert metrics["abstention"]["false_abstention"] == 1.0 and metrics["answers"]["keyword_correct"] == 0.0
+    write_report(results, out, metrics)
+    write_report(results, tmp_path / "second", metrics, compare=out)
+    for name in ("metrics.json", "summary.md", "per_question.csv", "recall_at_k.png", "latency.png"):
+        assert (out / name).stat().st_size > 0
+    assert (tmp_path / "second" / "compare.png").read_bytes()[:4] == b"\x89PNG"
+    assert "Worst questions" in (out / "summary.md").read_text()
