@@ -99,6 +99,16 @@ def f1(prediction: str, answers: list[str]) -> float:
     return max((one(pred, normalize_answer(a).split()) for a in answers), default=0.0)
 
 
+def contains_answer(prediction: str, answers: list[str]) -> float:
+    """1.0 when a normalised gold answer occurs inside the normalised prediction (sentence answers vs spans).
+
+    >>> contains_answer("Die Aktie fiel um 4,8 % [1].", ["4,8 %"]), contains_answer("Nein.", ["4,8 %"])
+    (1.0, 0.0)
+    """
+    p = f" {normalize_answer(prediction)} "
+    return float(any(f" {normalize_answer(a)} " in p for a in answers if normalize_answer(a)))
+
+
 def keywords_correct(answer: str, alternatives: list[list[str]]) -> bool:
     """True when every keyword of at least one alternative occurs in the normalised answer.
 
@@ -147,7 +157,7 @@ def percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {"p50": 0.0, "p95": 0.0}
     s = sorted(values)
-    return {"p50": statistics.median(s), "p95": s[min(len(s) - 1, math.ceil(0.95 * len(s)) - 1)]}
+    return {"p50": round(statistics.median(s), 4), "p95": s[min(len(s) - 1, math.ceil(0.95 * len(s)) - 1)]}
 
 
 def _share(a: float, b: float) -> float:

@@ -12,7 +12,7 @@ from statistics import fmean
 
 from eval.metrics import abstention, citation_scores, percentiles
 
-HEADLINE = ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "keyword_correct", "em", "f1",
+HEADLINE = ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "keyword_correct", "em", "f1", "contains_answer",
             "citation_recall", "citation_precision", "citations_with_evidence", "abstain_recall", "false_abstention"]
 
 
@@ -35,7 +35,8 @@ def compute_metrics(results: list[dict], peak_rss_mb: float = 0.0) -> dict:
     a: dict = {"n": len(answered)}
     if any("em" in r for r in answered):
         squad = [r for r in answered if "em" in r]
-        a.update(em=round(fmean(r["em"] for r in squad), 4), f1=round(fmean(r["f1"] for r in squad), 4))
+        a.update(em=round(fmean(r["em"] for r in squad), 4), f1=round(fmean(r["f1"] for r in squad), 4),
+                 contains_answer=round(fmean(r.get("contains", 0.0) for r in squad), 4))
     keyed = [r for r in answered if "correct" in r]
     if keyed:
         a["keyword_correct"] = round(fmean(r["correct"] for r in keyed), 4)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from index.sentences import split_sentences
-from eval.metrics import exact_match, f1, keywords_correct, mrr, ndcg_at, recall_at
+from eval.metrics import contains_answer, exact_match, f1, keywords_correct, mrr, ndcg_at, recall_at
 from rag.cite import markers, strip_markers
 
 CACHE = "cache.jsonl"
@@ -90,7 +90,8 @@ def _answer(row: dict, assistant) -> dict:
                              "has_evidence": any(e in c.text for e in row["evidence"])} for c in a.citations],
               "sentences": _judged_sentences(a, assistant)}
     if row["gold_spans"]:
-        result.update(em=exact_match(plain, row["gold_spans"]), f1=f1(plain, row["gold_spans"]))
+        result.update(em=exact_match(plain, row["gold_spans"]), f1=f1(plain, row["gold_spans"]),
+                      contains=contains_answer(plain, row["gold_spans"]))
     if row["answerable"] and row["answers"]:
         result["correct"] = (not a.abstained) and keywords_correct(plain, row["answers"])
     return result
