@@ -112,11 +112,8 @@ def _judged_sentences(answer, assistant) -> list[list[bool]]:
             if c is None:
                 oks.append(False)
                 continue
-            score = assistant.checker.matrix([claim], [c.quote], [f"{c.title}\n{c.text}"], answer.language,
-                                             answer.standalone_question)[0, 0]
-            ok = score >= assistant.checker.threshold
-            if ok and assistant.checker.verify:
-                ok = assistant.checker.verify(claim, f"{c.title}: {c.quote}" if c.title else c.quote)
-            oks.append(bool(ok))
+            oks.append(assistant.checker.supports(claim, c.quote, f"{c.title}\n{c.text}", answer.language,
+                                                  answer.standalone_question,
+                                                  f"{c.title}: {c.quote}" if c.title else c.quote))
         judged.append(oks)
     return judged

@@ -118,6 +118,14 @@ class SupportChecker:
         return sim
 
 
+    def supports(self, claim: str, sentence: str, context: str, claim_language: str = "de",
+                 question: str = "", shown: str = "") -> bool:
+        """The whole check for one pair: gates and cosine on `sentence` within `context`, then `verify` on `shown`."""
+        score = self.matrix([claim], [sentence], [context], claim_language, question)[0, 0]
+        ok = score > 0 and score >= self.threshold          # 0: a gate failed, whatever the threshold
+        return bool(ok and (self.verify is None or self.verify(claim, shown or sentence)))
+
+
 def cite(answer: str, sources: list[Passage], checker: SupportChecker, language: str = "de",
          drop_unsupported: bool = True, question: str = "") -> tuple[str, list[Citation]]:
     """The answer with checked, renumbered markers, and the citations they map to.

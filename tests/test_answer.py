@@ -153,6 +153,7 @@ def test_a_claim_about_another_company_is_not_supported_by_a_passage_that_does_n
     support = checker.matrix([claim], [src.text], [src.hit.text], "de", question="Wer ist der Chef von Tencent?")
     assert support[0, 0] == 0.0
     assert checker.matrix([claim], [src.text], [src.hit.text], "de", question="Wer ist Joseph Tsai?")[0, 0] > 0
+    assert not checker.supports(claim, src.text, src.hit.text, "de", "Wer ist der Chef von Tencent?")
 
 
 @pytest.mark.slow
