@@ -13,6 +13,14 @@ if ! "$VPY" -c "import torch" 2>/dev/null; then
 fi
 # llama-cpp-python compiles from source the first time (about 7 minutes on 2 cores); pip caches the wheel.
 "$VPY" -m pip install --quiet -e ".[llm,hf,dev]"
+# The browser tests drive Debian's Chromium (never a browser download by a test tool).
+if [ ! -x /usr/bin/chromium ] && [ -z "${RAG_SKIP_BROWSER:-}" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "note: the UI browser tests need Debian's chromium: sudo apt-get install chromium" >&2
+  fi
+fi
 if [ -z "${RAG_SKIP_MODELS:-}" ]; then
   # default embedder and LLM, plus the tiny models the tests use
   .venv/bin/rag models prepare multilingual-e5-small qwen2.5-coder-1.5b smollm2-135m all-minilm-l6-v2

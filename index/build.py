@@ -50,6 +50,7 @@ class BuildReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     written: bool = False
     seconds: float = 0.0
+    corpus: str = ""                       # the folder it was built from (the UI adds uploads there)
 
     def summary(self) -> str:
         """One human line."""
@@ -90,7 +91,7 @@ def build_index(corpus_dir: str | Path | None = None, index_dir: str | Path | No
     if not docs:
         why = "; ".join(f"{f}: {r}" for f, r in skipped[:5]) or "the folder has no .txt/.md/.html/.pdf files"
         raise InputError(f"nothing to index in {corpus}: {why}")
-    report = BuildReport(str(out), documents=len(docs), skipped=skipped)
+    report = BuildReport(str(out), documents=len(docs), skipped=skipped, corpus=str(corpus.resolve()))
     with snapshot.build_lock(out):
         old = None if rebuild else _old_index(out, settings)
         embedder = embedder or load_embedder(settings)
@@ -145,7 +146,7 @@ def _write(out: Path, plan: _Plan, old, settings: Settings, embedder: Embedder, 
     sent_store.add(vecs[n:])
     bm25 = BM25Index.build([passage_text(c, c.heading) for c in plan.chunks], settings.corpus_language)
     doc_rows = [{"id": d.id, "title": d.title, "date": d.date, "sha256": d.sha256, "text": d.text} for d in plan.docs]
-    manifest = _manifest(settings, embedder, plan, report.skipped)
+    manifest = _manifest(settings, embedder, plan, report.skipped) | {"corpus": report.corpus}
     return snapshot.write(out, snapshot.Snapshot(manifest, doc_rows, plan.chunks, plan.hashes, vecs[:n],
                                                  plan.sentences, vecs[n:], store, sent_store, bm25))
 

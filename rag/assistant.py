@@ -57,13 +57,16 @@ class Assistant:
         yield self._finish(question, standalone, raw, sources, lang, timings)
 
     def _finish(self, question, standalone, raw, sources, lang, timings) -> Answer:
-        abstain = Answer(question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang, standalone, timings, raw)
+        shown = [{"source": p.hit.source, "title": p.hit.title, "date": p.hit.date, "start": p.start, "end": p.end,
+                  "text": p.text} for p in sources]
+        abstain = Answer(question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang, standalone, timings,
+                         raw, shown)
         if NOT_FOUND in raw or not strip_markers(raw).strip():
             return abstain
         text, citations = cite(raw, sources, self.checker, lang, question=standalone)
         if not citations and self.settings.require_citation:     # nothing in it is backed by a source
             return abstain
-        return Answer(question, text, citations, False, lang, standalone, timings, raw)
+        return Answer(question, text, citations, False, lang, standalone, timings, raw, shown)
 
     def _verify(self, claim: str, source: str) -> bool:
         """The LLM's yes/no on whether `source` states `claim` (greedy, two tokens)."""

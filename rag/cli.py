@@ -3,6 +3,7 @@
     rag index [FOLDER] [--index DIR] [--rebuild]
     rag search "question" [-k 5] [--json] [--index DIR]
     rag ask "question" [--json] [--index DIR]
+    rag ui [--index DIR] [--host 127.0.0.1] [--port 7860]
     rag eval [QASET] [--index DIR] [--out DIR] [--limit N] [--compare OLD_REPORT] [--squad FILE ...]
     rag models list | rag models prepare [NAME ...]
 """
@@ -42,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     ak.add_argument("--index", dest="index_dir", help="index folder (default: index of the bundled articles)")
     ak.add_argument("--llm", help="LLM name (see `rag models list`)")
 
+    ui = sub.add_parser("ui", help="start the chat app in the browser (Gradio)")
+    ui.add_argument("--index", dest="index_dir", help="index folder (default: <home>/ui/index)")
+    ui.add_argument("--corpus", help="articles folder uploads go to (default: the one the index was built from)")
+    ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    ui.add_argument("--port", type=int, default=7860)
+
     ev = sub.add_parser("eval", help="measure retrieval, answers, citations and latency on a QA set")
     from eval.harness import add_arguments
     add_arguments(ev)
@@ -60,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, offline=args.offline, embedder=args.embedder, home=args.home,
                                  index_dir=getattr(args, "index_dir", None), llm=getattr(args, "llm", None))
-        return {"index": _index, "search": _search, "ask": _ask, "eval": _eval,
+        return {"index": _index, "search": _search, "ask": _ask, "eval": _eval, "ui": _ui,
                 "models": _models}[args.command](args, settings)
     except RagError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -117,6 +124,15 @@ def _ask(args, settings: Settings) -> int:
     for c in answer.citations:
         print(f"[{c.n}] {c.source}" + (f" ({c.date})" if c.date else "") + f", chars {c.quote_start}-{c.quote_end}")
         print(f"    „{' '.join(c.quote.split())}“")
+    return 0
+
+
+def _ui(args, settings: Settings) -> int:
+    from pathlib import Path
+    from ui.app import serve
+    print(f"rag-news UI on http://{args.host}:{args.port} (Ctrl-C stops it)")
+    serve(settings, Path(args.index_dir) if args.index_dir else None, Path(args.corpus) if args.corpus else None,
+          args.host, args.port)
     return 0
 
 

@@ -13,7 +13,7 @@ import os
 import threading
 import urllib.request
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 from rag.errors import ConfigError, ModelError
 from rag.settings import Settings
@@ -134,19 +134,29 @@ class OpenAIGenerator:
             raise ModelError(f"the LLM server at {self.base_url} did not answer ({e}); is it running?") from None
 
 
-BACKENDS = ("llama.cpp", "transformers", "openai")
+def _llama_cpp(settings: Settings) -> LlamaCppGenerator:
+    from rag.models.prepare import model_path
+    return LlamaCppGenerator(settings.llm, model_path(settings.llm, settings, "llm"), settings.llm_context)
+
+
+def _openai(settings: Settings) -> OpenAIGenerator:
+    return OpenAIGenerator(settings.llm, settings.openai_base_url, settings.openai_api_key)
+
+
+GENERATORS: dict[str, Callable[[Settings], Generator]] = {}
+
+
+def register_generator(name: str, factory: Callable[[Settings], Generator]) -> None:
+    """Make `factory(settings)` the generator called `name` (how plugins and test fakes add backends)."""
+    GENERATORS[name] = factory
 
 
 def load_generator(settings: Settings) -> Generator:
     """The generator named by `settings.generator` (llama.cpp by default)."""
-    if settings.generator == "llama.cpp":
-        from rag.models.prepare import model_path
-        return LlamaCppGenerator(settings.llm, model_path(settings.llm, settings, "llm"), settings.llm_context)
-    if settings.generator == "transformers":
-        return _transformers(settings)
-    if settings.generator == "openai":
-        return OpenAIGenerator(settings.llm, settings.openai_base_url, settings.openai_api_key)
-    raise ConfigError(f"unknown generator {settings.generator!r}; valid: {', '.join(BACKENDS)}")
+    factory = GENERATORS.get(settings.generator)
+    if factory is None:
+        raise ConfigError(f"unknown generator {settings.generator!r}; valid: {', '.join(GENERATORS)}")
+    return factory(settings)
 
 
 def _transformers(settings: Settings) -> TransformersGenerator:
@@ -157,3 +167,7 @@ def _transformers(settings: Settings) -> TransformersGenerator:
         path = model_path(settings.llm, settings, "llm")
         return TransformersGenerator(settings.llm, path.parent, gguf_file=path.name)
     return TransformersGenerator(settings.llm, get_spec(settings.llm, "llm").hub_repo.removesuffix("-GGUF"))
+
+
+for _name, _factory in (("llama.cpp", _llama_cpp), ("transformers", _transformers), ("openai", _openai)):
+    register_generator(_name, _factory)

@@ -63,6 +63,7 @@ class Answer:
     standalone_question: str = ""
     timings: dict = field(default_factory=dict)
     draft: str = ""                     # the model's reply before citations were checked (for evaluation)
+    passages: list[dict] = field(default_factory=list)   # what the model was shown: source, title, date, start, end, text
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""

@@ -1,0 +1,1 @@
+"""The Gradio chat app: `rag ui` (see ui/app.py)."""

@@ -1,0 +1,156 @@
+"""The Gradio app in a real headless Chromium (Debian's), and its `ask` API through gradio_client.
+
+The LLM is an "echo" generator registered through the real backend registry: it answers with the
+first sentence of source [1] and says yes to the citation check, so what is tested is the app, the
+retrieval, the citation mapping and the library, deterministically and in seconds.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from rag.generate import register_generator
+from rag.settings import SAMPLE_ARTICLES, Settings
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "ui.png"
+
+
+class Echo:
+    """Replies with the first sentence of source [1] and its marker; a follow-up is kept as it is."""
+
+    name = "echo"
+
+    def stream(self, messages, max_tokens=200, stop=None):
+        user = messages[-1]["content"]
+        if user.startswith("Fact check"):
+            yield "yes"
+            return
+        if user.startswith("Not a question to answer"):
+            yield user.rsplit("Follow-up:", 1)[1].strip()
+            return
+        first = re.search(r"^\[1\] (.+?[.!?])(\s|$)", user, re.M)
+        text = f"{first.group(1)[:-1]} [1]." if first else "NOT_IN_SOURCES"
+        for word in text.split(" "):
+            yield word + " "
+
+
+register_generator("echo", lambda settings: Echo())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, models_dir):
+    from ui.app import serve
+    home = tmp_path_factory.mktemp("uihome")
+    settings = Settings(home=str(home), models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2",
+                        generator="echo", llm="smollm2-135m", verify_citations=True)
+    port = _free_port()
+    app = serve(settings, host="127.0.0.1", port=port, block=False)
+    yield f"http://127.0.0.1:{port}"
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian chromium is missing: apt-get install chromium (install.sh does it)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        pg = browser.new_page(viewport={"width": 1280, "height": 900})
+        pg.goto(app_url)
+        yield pg
+        browser.close()
+
+
+def _ask(page, question: str):
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+    bot = page.locator("#chat .message.bot, #chat [data-testid='bot']").last
+    page.wait_for_function("() => document.querySelectorAll('#chat details.citation, #chat .abstained').length > "
+                           f"{page.locator('#chat details.citation, #chat .abstained').count()}", timeout=60_000)
+    return bot
+
+
+def test_browser_chat_citation_follow_up_upload_and_remove(page, tmp_path):
+    from playwright.sync_api import expect
+    _ask(page, "Wer ist Joseph Tsai und was wollte Apple?")
+    citation = page.locator("#chat details.citation").first
+    expect(citation).to_be_visible()
+    expect(citation.locator("mark")).to_be_hidden()                  # closed until clicked
+    citation.locator("summary").click()
+    mark = citation.locator("mark")
+    expect(mark).to_be_visible()
+    assert mark.inner_text().strip() and "[1]" in page.locator("#chat").inner_text()
+    expect(page.locator("#sources mark").first).to_be_visible()     # the sources panel shows it too
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+
+    _ask(page, "Und was sagte Krishnamoorthi dazu?")                 # follow-up in the same conversation
+    assert page.locator("#chat details.citation").count() >= 2
+
+    page.get_by_role("tab", name="Documents").click()
+    doc = tmp_path / "zeta_roboter.txt"
+    doc.write_text("Zeta baut Roboter\n\nDie Firma Zeta baut Lagerroboter in Graz. Sie beschäftigt 40 Leute.\n",
+                   encoding="utf-8")
+    page.locator("#upload input[type=file]").set_input_files(str(doc))
+    expect(page.locator("#docs")).to_contain_text("zeta_roboter.txt", timeout=60_000)
+    page.get_by_role("tab", name="Chat").click()
+    _ask(page, "Was baut die Firma Zeta in Graz?")
+    expect(page.locator("#chat details.citation").last).to_contain_text("zeta_roboter.txt")
+
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#remove-choice input").click()
+    page.get_by_role("option", name="zeta_roboter.txt").click()
+    page.locator("#remove").click()
+    expect(page.locator("#doc-message")).to_contain_text("Removed zeta_roboter.txt", timeout=60_000)
+    expect(page.locator("#docs")).not_to_contain_text("zeta_roboter.txt")
+
+
+def test_empty_question_gets_a_readable_message_not_a_trace(page):
+    from playwright.sync_api import expect
+    page.get_by_role("tab", name="Chat").click()
+    page.locator("#question textarea").fill("   ")
+    page.locator("#ask").click()
+    expect(page.get_by_text("Type a question about the articles first.")).to_be_visible(timeout=10_000)
+    assert "Traceback" not in page.content()
+
+
+def test_gradio_client_calls_the_ask_endpoint(app_url):
+    from gradio_client import Client
+    result = Client(app_url, verbose=False).predict("Wer ist Joseph Tsai?", api_name="/ask")
+    assert result["citations"] and not result["abstained"]
+    c = result["citations"][0]
+    doc = (SAMPLE_ARTICLES / c["source"]).read_text(encoding="utf-8")
+    assert doc[c["start"]:c["end"]] == c["quote"] and f"[{c['n']}]" in result["text"]
+
+
+def test_uploads_cannot_escape_the_library(tmp_path, models_dir):
+    from rag.errors import InputError
+    from ui.library import Library
+    settings = Settings(home=str(tmp_path / "h"), models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2")
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_ARTICLES, corpus)
+    lib = Library(settings, tmp_path / "ix", corpus)
+    evil = tmp_path / "evil.txt"
+    evil.write_text("Ein Text über Alibaba.", encoding="utf-8")
+    lib.add([evil], ["../../outside.txt"])
+    assert (corpus / "outside.txt").is_file() and not (tmp_path / "outside.txt").exists()
+    with pytest.raises(InputError, match="only .txt"):
+        lib.add([evil], ["script.sh"])
+    with pytest.raises(InputError, match="no document"):
+        lib.remove("../ix/CURRENT")
+    assert "outside.txt" in {d["id"] for d in lib.documents()}

@@ -1,0 +1,153 @@
+"""`rag ui`: a Gradio chat over the articles: streamed answers, clickable citations, a document library.
+
+    from ui.app import build_app
+    app = build_app(Library(settings), settings)
+    app.queue().launch(server_name="127.0.0.1")
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import gradio as gr
+
+from rag.errors import RagError
+from rag.settings import Settings
+from ui.library import ALLOWED, MAX_UPLOAD_MB, Library
+from ui.render import answer_html, sources_html
+
+CSS = """
+.cite-ref { color: #1d4ed8; font-weight: 600; text-decoration: none; }
+details.citation { border-left: 3px solid #93c5fd; margin: .4em 0; padding-left: .5em; }
+details.citation summary { cursor: pointer; color: #1d4ed8; }
+mark { background: #fde68a; padding: 0 .1em; }
+.abstained { background: #fffbeb; color: #92400e; padding: .5em .7em; border-radius: 6px; }
+.passage { margin: .4em 0; font-size: .9em; }
+"""
+
+
+def build_app(library: Library, settings: Settings) -> gr.Blocks:
+    """The app's layout and events (no network binding happens here)."""
+    from rag.models.catalog import CATALOG
+    from rag.models.prepare import is_prepared
+    llms = [n for n, s in CATALOG.items() if s.kind == "llm" and is_prepared(n, settings)] or [settings.llm]
+    app = gr.Blocks(title="rag-news: ask the articles")
+    with app:
+        history = gr.State([])
+        gr.Markdown("## Ask the articles\nAnswers come only from the indexed articles, with sources you can open.")
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(elem_id="chat", height=480, label="Conversation")
+                    question = gr.Textbox(elem_id="question", show_label=False, lines=1,
+                                          placeholder="Frage auf Deutsch oder English question …")
+                    with gr.Row():
+                        ask_btn = gr.Button("Ask", variant="primary", elem_id="ask")
+                        new_btn = gr.Button("New conversation", elem_id="new")
+                with gr.Column(scale=2):
+                    sources = gr.HTML(sources_html(None), elem_id="sources", label="Sources")
+        with gr.Tab("Documents"):
+            upload = gr.File(file_count="multiple", file_types=list(ALLOWED), elem_id="upload",
+                             label=f"Add documents ({', '.join(ALLOWED)}; up to {MAX_UPLOAD_MB} MB each)")
+            doc_msg = gr.Markdown(elem_id="doc-message")
+            docs = gr.Dataframe(headers=["id", "title", "date", "chunks"], interactive=False, elem_id="docs")
+            with gr.Row():
+                remove_choice = gr.Dropdown(label="Remove a document", elem_id="remove-choice")
+                remove_btn = gr.Button("Remove", variant="stop", elem_id="remove")
+        with gr.Tab("Settings & status"):
+            status = gr.Markdown(elem_id="status")
+            top_k = gr.Slider(2, 16, value=settings.answer_chunks, step=1, label="Chunks searched per question")
+            llm = gr.Dropdown(llms, value=settings.llm, label="LLM (prepared models)")
+
+        def respond(q, messages, past, k, llm_name):
+            q = (q or "").strip()
+            if not q:
+                raise gr.Error("Type a question about the articles first.")
+            messages = (messages or []) + [{"role": "user", "content": q}, {"role": "assistant", "content": "…"}]
+            yield messages, gr.update(), past, ""
+            try:
+                from rag.assistant import get_assistant
+                assistant = get_assistant(library.index_dir, settings.replace(answer_chunks=int(k), llm=llm_name))
+                text, answer = "", None
+                for piece in assistant.ask_stream(q, [tuple(x) for x in past] or None):
+                    if isinstance(piece, str):
+                        text += piece
+                        messages[-1] = {"role": "assistant", "content": html.escape(text)}
+                        yield messages, gr.update(), past, ""
+                    else:
+                        answer = piece
+            except RagError as e:
+                messages[-1] = {"role": "assistant", "content": f"⚠ {html.escape(str(e))}"}
+                yield messages, gr.update(), past, ""
+                return
+            except Exception as e:        # never a stack trace in the page; the log has it
+                messages[-1] = {"role": "assistant", "content": f"⚠ Something went wrong ({type(e).__name__}): "
+                                f"{html.escape(str(e))}"}
+                yield messages, gr.update(), past, ""
+                return
+            messages[-1] = {"role": "assistant", "content": answer_html(answer)}
+            yield messages, sources_html(answer), past + [[q, answer.text]], ""
+
+        def refresh():
+            rows = library.documents()
+            s = library.status()
+            table = [[d["id"], d["title"], d["date"], d["chunks"]] for d in rows]
+            info = "\n".join(f"- **{k}**: `{v}`" for k, v in s.items())
+            return table, gr.update(choices=[d["id"] for d in rows], value=None), info
+
+        def add(files, progress=gr.Progress(track_tqdm=True)):
+            if not files:
+                return ("", *refresh())
+            paths = [Path(f if isinstance(f, str) else f.name) for f in files]
+            try:
+                report = library.add(paths, [p.name for p in paths])
+                msg = f"Added {', '.join(p.name for p in paths)}: {report.summary()}"
+            except RagError as e:
+                msg = f"⚠ {e}"
+            return (msg, *refresh())
+
+        def remove(doc_id):
+            if not doc_id:
+                return ("Choose a document to remove.", *refresh())
+            try:
+                library.remove(doc_id)
+                msg = f"Removed {doc_id}."
+            except RagError as e:
+                msg = f"⚠ {e}"
+            return (msg, *refresh())
+
+        outs = [chat, sources, history, question]
+        ask_args = dict(fn=respond, inputs=[question, chat, history, top_k, llm], outputs=outs,
+                        concurrency_limit=1, concurrency_id="llm", api_visibility="private")
+        ask_btn.click(**ask_args)
+        question.submit(**ask_args)
+        new_btn.click(lambda: ([], sources_html(None), [], ""), outputs=outs, api_visibility="private")
+        upload.upload(add, [upload], [doc_msg, docs, remove_choice, status], api_visibility="private")
+        remove_btn.click(remove, [remove_choice], [doc_msg, docs, remove_choice, status], api_visibility="private")
+        app.load(refresh, outputs=[docs, remove_choice, status], api_visibility="private")
+
+        def api_ask(question: str) -> dict:
+            """Answer one question: text, abstained, citations (document id, quoted sentence, offsets)."""
+            from rag.assistant import get_assistant
+            try:
+                a = get_assistant(library.index_dir, settings).ask(question)
+            except RagError as e:
+                raise gr.Error(str(e)) from None
+            return {"text": a.text, "abstained": a.abstained, "language": a.language,
+                    "citations": [{"n": c.n, "source": c.source, "quote": c.quote, "start": c.quote_start,
+                                   "end": c.quote_end, "title": c.title, "date": c.date} for c in a.citations]}
+
+        gr.api(api_ask, api_name="ask", concurrency_limit=1, concurrency_id="llm")
+    return app
+
+
+def serve(settings: Settings, index_dir: Path | None = None, corpus_dir: Path | None = None,
+          host: str = "127.0.0.1", port: int = 7860, block: bool = True):
+    """Build the library and app, and serve it (localhost unless `host` says otherwise)."""
+    library = Library(settings, index_dir, corpus_dir)
+    app = build_app(library, settings)
+    app.queue(default_concurrency_limit=4)
+    app.launch(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS, show_error=False,
+               prevent_thread_lock=not block, quiet=True)
+    return app
