@@ -47,7 +47,7 @@ class Settings:
     max_answer_tokens: int = 160
     answer_chunks: int = 8              # retrieved chunks whose sentences compete for the prompt
     evidence_chars: int = 900           # characters of source sentences shown to the LLM (~250 tokens: TTFT)
-    answer_sources: int = 6             # at most this many numbered sources
+    answer_sources: int = 4             # at most this many numbered sources (6: 2 answers fewer, fewer with evidence)
     support_threshold: float = 0.80     # min claim/sentence cosine before the LLM check; eval/calibrate_support.py
     verify_citations: bool = True       # the LLM confirms each citation the cheap checks accept (~0.8 s each)
     require_citation: bool = True       # an answer no source supports is replaced by "the articles don't say"
