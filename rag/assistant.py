@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -24,8 +25,13 @@ class Assistant:
     """Retrieve, prompt, generate, cite: one question at a time."""
 
     def __init__(self, retriever: Retriever, generator: Generator, settings: Settings):
-        self.retriever, self.generator, self.settings = retriever, generator, settings
-        self.checker = SupportChecker(retriever.embedder, settings.support_threshold, settings.corpus_language,
+        self.retriever, self.generator = retriever, generator
+        self.configure(settings)
+
+    def configure(self, settings: Settings) -> None:
+        """Use `settings` from the next question on (top-k, thresholds; the models stay loaded)."""
+        self.settings = settings
+        self.checker = SupportChecker(self.retriever.embedder, settings.support_threshold, settings.corpus_language,
                                       known=lambda word: self.retriever.index.bm25.known(word),
                                       verify=self._verify if settings.verify_citations else None)
 
@@ -116,6 +122,7 @@ def _drop_bad_markers(text: str, n_sources: int) -> str:
 
 
 _ASSISTANTS: dict[tuple, Assistant] = {}
+_LOADING = threading.Lock()
 
 
 def get_assistant(index_dir: str | Path | None = None, settings: Settings | None = None) -> Assistant:
@@ -123,11 +130,14 @@ def get_assistant(index_dir: str | Path | None = None, settings: Settings | None
     settings = settings or load_settings()
     retriever = get_retriever(index_dir, settings)
     key = (settings.generator, settings.llm, settings.llm_path, str(settings.models_path))
-    if key not in _ASSISTANTS:
-        _ASSISTANTS.clear()
-        _ASSISTANTS[key] = Assistant(retriever, load_generator(settings), settings)
-    assistant = _ASSISTANTS[key]
-    assistant.retriever = retriever        # the index may have been rebuilt since
+    with _LOADING:                         # 16 first calls at once load the LLM once
+        if key not in _ASSISTANTS:
+            _ASSISTANTS.clear()
+            _ASSISTANTS[key] = Assistant(retriever, load_generator(settings), settings)
+        assistant = _ASSISTANTS[key]
+        assistant.retriever = retriever        # the index may have been rebuilt since
+        if assistant.settings != settings:     # e.g. the UI's top-k slider
+            assistant.configure(settings)
     return assistant
 
 

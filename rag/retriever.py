@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -136,14 +137,19 @@ def _clean_question(question) -> str:
 
 _EMBEDDERS: dict[tuple, Embedder] = {}
 _RETRIEVERS: dict[tuple, Retriever] = {}
+_LOADING = threading.RLock()     # concurrent first calls load a model or index once, not once per thread
 
 
 def get_retriever(index_dir: str | Path | None = None, settings: Settings | None = None) -> Retriever:
     """A cached retriever for `index_dir` (None: the default index, built from the bundled articles on first use)."""
     settings = settings or load_settings()
-    path = Path(index_dir) if index_dir else settings.index_path
+    with _LOADING:
+        return _get_retriever(Path(index_dir) if index_dir else settings.index_path, index_dir is None, settings)
+
+
+def _get_retriever(path: Path, default: bool, settings: Settings) -> Retriever:
     embedder = _embedder(settings)      # first: a bad model name is the clearer error
-    if index_dir is None and current_name(path) is None:
+    if default and current_name(path) is None:
         from index.build import build_index
         build_index(settings.corpus_path, path, settings=settings, embedder=embedder)
     key = (str(path.resolve()), current_name(path), settings)
@@ -155,9 +161,10 @@ def get_retriever(index_dir: str | Path | None = None, settings: Settings | None
 
 def _embedder(settings: Settings) -> Embedder:
     key = (settings.embedder, settings.embedder_path, str(settings.models_path), settings.embed_batch_size)
-    if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = load_embedder(settings)
-    return _EMBEDDERS[key]
+    with _LOADING:
+        if key not in _EMBEDDERS:
+            _EMBEDDERS[key] = load_embedder(settings)
+        return _EMBEDDERS[key]
 
 
 def retrieve(question: str, k: int = 5, index_dir: str | Path | None = None,
