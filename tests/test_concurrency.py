@@ -1,0 +1,27 @@
+"""Many questions at once: 16 threads through `ask` share one model safely and all get answers."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from rag import assistant as assistant_module
+from rag.assistant import ask
+from rag.settings import Settings
+
+
+def test_sixteen_concurrent_asks_load_the_model_once_and_all_answer(tmp_path, models_dir, corpus):
+    settings = Settings(home=str(tmp_path / "home"), models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2",
+                        llm="smollm2-135m", corpus_dir=str(corpus), max_answer_tokens=24)
+    loads = []
+    real = assistant_module.load_generator
+    assistant_module.load_generator = lambda s: loads.append(s.llm) or real(s)
+    try:
+        questions = [f"Wer ist Joseph Tsai? ({i})" if i % 2 else f"Who is Eddie Wu? ({i})" for i in range(16)]
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda q: ask(q, settings=settings), questions))
+    finally:
+        assistant_module.load_generator = real
+    assert loads == ["smollm2-135m"]                      # one model for all threads
+    assert len(answers) == 16 and all(a.text for a in answers)
+    for a in answers:
+        assert a.abstained or all(c.quote in c.text and f"[{c.n}]" in a.text for c in a.citations)
