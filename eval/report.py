@@ -73,8 +73,9 @@ def write_report(results: list[dict], out: Path, metrics: dict, compare: Path | 
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     _csv(results, out / "per_question.csv")
-    plots = _plots(results, metrics, out, _load_metrics(compare) if compare else None)
-    (out / "summary.md").write_text(_markdown(results, metrics, plots, compare), encoding="utf-8")
+    old = _load_metrics(compare) if compare else None        # read once, for the plots and the tables
+    plots = _plots(results, metrics, out, old)
+    (out / "summary.md").write_text(_markdown(results, metrics, plots, old), encoding="utf-8")
     return metrics
 
 
@@ -139,9 +140,9 @@ def _save(fig, path: Path) -> str:
     return path.name
 
 
-def _markdown(results: list[dict], metrics: dict, plots: list[str], compare: Path | None) -> str:
+def _markdown(results: list[dict], metrics: dict, plots: list[str], compared: dict | None) -> str:
     lines = [f"# Evaluation report ({metrics['questions']} questions)", ""]
-    old = flat(_load_metrics(compare)) if compare else {}
+    old = flat(compared) if compared else {}
     for group in ("retrieval", "retrieval_by_group", "answers", "citations", "abstention", "cost"):
         if group not in metrics:
             continue

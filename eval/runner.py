@@ -15,7 +15,7 @@ from pathlib import Path
 
 from index.sentences import split_sentences
 from eval.metrics import contains_answer, exact_match, f1, keywords_correct, mrr, ndcg_at, recall_at
-from rag.cite import markers, strip_markers
+from rag.cite import context_text, markers, shown_text, strip_markers
 
 CACHE = "cache.jsonl"
 
@@ -112,8 +112,7 @@ def _judged_sentences(answer, assistant) -> list[list[bool]]:
             if c is None:
                 oks.append(False)
                 continue
-            oks.append(assistant.checker.supports(claim, c.quote, f"{c.title}\n{c.text}", answer.language,
-                                                  answer.standalone_question,
-                                                  f"{c.title}: {c.quote}" if c.title else c.quote))
+            oks.append(assistant.checker.supports(claim, c.quote, context_text(c.title, c.text), answer.language,
+                                                  answer.standalone_question, shown_text(c.title, c.quote)))
         judged.append(oks)
     return judged

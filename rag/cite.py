@@ -182,11 +182,21 @@ def _choose(marked: list[int], row: np.ndarray, units, threshold: float, n_sourc
 def _context(p: Passage) -> str:
     """What a claim may draw on besides the shown sentences: the document title and the whole chunk
     (the sentence "Die Aktie verlor 4,8%" is about Alibaba because its article is)."""
-    return f"{p.hit.title}\n{p.hit.text}"
+    return context_text(p.hit.title, p.hit.text)
 
 
 def _shown(p: Passage) -> str:
-    return f"{p.hit.title}: {p.text}" if p.hit.title else p.text
+    return shown_text(p.hit.title, p.text)
+
+
+def context_text(title: str, chunk: str) -> str:
+    """The text the cheap checks search for a claim's numbers and names: title, then chunk."""
+    return f"{title}\n{chunk}"
+
+
+def shown_text(title: str, passage: str) -> str:
+    """The text the LLM check reads: "title: passage" (the title names the subject)."""
+    return f"{title}: {passage}" if title else passage
 
 
 def _with_tags(claim: str, tags: list[str]) -> str:
