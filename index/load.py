@@ -12,7 +12,7 @@ from index.clean import extract_date, extract_title
 from rag.errors import InputError
 
 SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".html": "html", ".htm": "html", ".pdf": "pdf"}
-MAX_BYTES = 200 * 1024 * 1024
+MAX_BYTES = 20 * 1024 * 1024     # ~10,000 articles' worth of text: more is a dump to split, not an article
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,10 @@ def read_document(path: str | Path, root: str | Path) -> Document:
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise InputError(f"{path.name}: unsupported type; use one of {', '.join(sorted(SUFFIXES))}")
+    if (size := path.stat().st_size) > MAX_BYTES:        # checked before reading: a 5 GB file costs nothing
+        raise InputError(f"{path.name}: {size >> 20} MB is over the {MAX_BYTES >> 20} MB limit for one article; "
+                         "split it into one file per article")
     raw = path.read_bytes()
-    if len(raw) > MAX_BYTES:
-        raise InputError(f"{path.name}: {len(raw) >> 20} MB is over the {MAX_BYTES >> 20} MB limit; split the file")
     title = ""
     if kind == "text":
         text = _decode(raw, path.name)

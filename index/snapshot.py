@@ -93,8 +93,13 @@ def current_name(index_dir: Path) -> str | None:
 @contextmanager
 def build_lock(index_dir: Path):
     """Hold the index's build lock; stale temporary snapshots are removed under it."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as fh:
+    try:                                   # fails here, before any embedding, when the folder is not writable
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(index_dir / ".lock", "w")
+    except OSError as e:
+        raise IndexError_(f"cannot write to {index_dir} ({e.strerror}): make it writable or pass another --index; "
+                          "an index already there is untouched") from None
+    with fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         for tmp in (index_dir / "snapshots").glob(".tmp-*"):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -102,12 +107,43 @@ def build_lock(index_dir: Path):
 
 
 def write(index_dir: Path, snap: Snapshot) -> str:
-    """Write `snap` as a new snapshot and make it live; returns its name."""
+    """Write `snap` as a new snapshot and make it live; returns its name.
+
+    Any write failure (disk full, read-only, quota) removes the partial snapshot and raises
+    `IndexError_`; the previous snapshot stays live.
+    """
     snaps = index_dir / "snapshots"
-    snaps.mkdir(parents=True, exist_ok=True)
     name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     tmp = snaps / f".tmp-{name}"
-    tmp.mkdir()
+    try:
+        snaps.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+        _write_files(tmp, snap, name)
+        os.replace(tmp, snaps / name)
+        _fsync(snaps)
+        _point(index_dir, name)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if current_name(index_dir) != name:
+            shutil.rmtree(snaps / name, ignore_errors=True)
+        why = e.strerror or "a short write: the disk is full or a file size limit was hit"     # numpy gives no errno
+        raise IndexError_(f"could not write the index to {index_dir} ({why}; {_free_mb(index_dir)} MB free there): "
+                          "free disk space or make the folder writable, then run the build again; "
+                          "the previous index is unchanged") from None
+    for old in snaps.iterdir():
+        if old.name != name and not old.name.startswith(".tmp-"):
+            shutil.rmtree(old, ignore_errors=True)
+    return name
+
+
+def _free_mb(path: Path) -> int:
+    try:
+        return shutil.disk_usage(path).free >> 20
+    except OSError:
+        return 0
+
+
+def _write_files(tmp: Path, snap: Snapshot, name: str) -> None:
     _jsonl(tmp / "docs.jsonl", snap.docs)
     _jsonl(tmp / "chunks.jsonl", [asdict(c) | {"embed_hash": h} for c, h in zip(snap.chunks, snap.embed_hashes)])
     np.save(tmp / "vectors.npy", np.ascontiguousarray(snap.vectors, dtype=np.float32), allow_pickle=False)
@@ -120,19 +156,20 @@ def write(index_dir: Path, snap: Snapshot) -> str:
     manifest = snap.manifest | {"format_version": FORMAT_VERSION, "snapshot": name, "files": files}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     _fsync_tree(tmp)
-    os.replace(tmp, snaps / name)
-    _fsync(snaps)
+
+
+def _point(index_dir: Path, name: str) -> None:
+    """Make snapshot `name` live: write CURRENT.tmp, fsync, rename over CURRENT (atomic)."""
     pointer = index_dir / "CURRENT.tmp"
-    with open(pointer, "w") as fh:
-        fh.write(name + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(pointer, index_dir / "CURRENT")
+    try:
+        with open(pointer, "w") as fh:
+            fh.write(name + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(pointer, index_dir / "CURRENT")
+    finally:
+        pointer.unlink(missing_ok=True)
     _fsync(index_dir)
-    for old in snaps.iterdir():
-        if old.name != name and not old.name.startswith(".tmp-"):
-            shutil.rmtree(old, ignore_errors=True)
-    return name
 
 
 def load(index_dir: str | Path, embedder: str | None = None) -> LoadedIndex:

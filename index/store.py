@@ -40,7 +40,9 @@ class FaissStore:
     def save(self, folder: str | Path, name: str = "dense") -> None:
         """Write the index as `folder/<name>.faiss` (FAISS's own format, no pickle)."""
         import faiss
-        faiss.write_index(self.index, str(Path(folder) / f"{name}.faiss"))
+        data = faiss.serialize_index(self.index)       # written from Python, so a full disk is an OSError
+        with open(Path(folder) / f"{name}.faiss", "wb") as fh:
+            fh.write(memoryview(data))
 
     @classmethod
     def load(cls, folder: str | Path, name: str = "dense") -> "FaissStore":

@@ -16,9 +16,11 @@ from rag.cite import SupportChecker, cite, markers, strip_markers
 from rag.generate import Generator, load_generator
 from rag.lang import detect
 from rag.prompt import ABSTAIN, NOT_FOUND, condense_messages, gloss_numbers, messages, passages, verify_messages
-from rag.retriever import Retriever, get_retriever
+from rag.retriever import Retriever, clean_question, get_retriever
 from rag.settings import Settings, load_settings
 from rag.types import Answer
+
+HISTORY_TURNS, HISTORY_CHARS = 3, 1000     # what a follow-up needs; keeps the condense prompt in context
 
 
 class Assistant:
@@ -43,7 +45,9 @@ class Assistant:
     def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
         """Yield answer text as it is generated, then the final `Answer` with citations."""
         t0 = time.perf_counter()
+        question = clean_question(question)
         lang = detect(question, self.settings.corpus_language)
+        history = [(str(q)[:HISTORY_CHARS], str(a)[:HISTORY_CHARS]) for q, a in (history or [])[-HISTORY_TURNS:]]
         standalone = self._condense(question, history) if history else question
         s = self.settings
         hits = self.retriever.search(standalone, s.answer_chunks)

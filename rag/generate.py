@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
-from rag.errors import ConfigError, ModelError
+from rag.errors import ConfigError, InputError, ModelError
 from rag.settings import Settings
 
 
@@ -49,11 +49,17 @@ class LlamaCppGenerator:
     def stream(self, messages: list[dict], max_tokens: int = 200, stop: list[str] | None = None) -> Iterator[str]:
         """Yield text pieces as they are generated (greedy decoding: answers are reproducible)."""
         with self.lock:
-            for chunk in self.llm.create_chat_completion(messages, max_tokens=max_tokens, temperature=0.0,
-                                                         stop=stop, stream=True):
-                piece = chunk["choices"][0]["delta"].get("content")
-                if piece:
-                    yield piece
+            try:
+                for chunk in self.llm.create_chat_completion(messages, max_tokens=max_tokens, temperature=0.0,
+                                                             stop=stop, stream=True):
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            except ValueError as e:
+                if "context window" not in str(e):
+                    raise
+                raise InputError(f"the question and its sources do not fit the model's context "
+                                 f"({self.llm.n_ctx()} tokens): ask a shorter question or raise llm_context") from None
 
 
 

@@ -23,7 +23,7 @@ from rag.langshift import shift_queries
 from rag.settings import Settings, load_settings
 from rag.types import Hit
 
-MAX_QUESTION_CHARS = 4000
+MAX_QUESTION_CHARS = 2000
 
 
 class Retriever:
@@ -38,7 +38,7 @@ class Retriever:
 
     def search_many(self, questions: list[str], k: int | None = None) -> list[list[Hit]]:
         """The k best passages for each question (queries embedded in one batch)."""
-        qs = [_clean_question(q) for q in questions]
+        qs = [clean_question(q) for q in questions]
         s, k = self.settings, k or self.settings.top_k
         langs = [detect(q, s.corpus_language) for q in qs]
         qv = shift_queries(self.embedder.embed(qs, kind="query"), langs, s.corpus_language, self.embedder,
@@ -128,11 +128,21 @@ def fuse(lists: list[list[int]], weights: list[float], rrf_k: int) -> tuple[dict
     return fused, ranks
 
 
-def _clean_question(question) -> str:
-    if not isinstance(question, str) or not question.strip():
-        raise InputError("the question is empty; type a question about the articles")
+def clean_question(question) -> str:
+    """The question with control characters blanked; `InputError` (saying what to do) if unusable.
+
+    >>> clean_question("Wer ist" + chr(0) + " Joseph Tsai?" + chr(27))
+    'Wer ist  Joseph Tsai?'
+    """
+    if not isinstance(question, str):
+        raise InputError(f"the question must be text, not {type(question).__name__}")
     q = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in question).strip()
-    return q[:MAX_QUESTION_CHARS]
+    if not q:
+        raise InputError("the question is empty; type a question about the articles")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise InputError(f"the question is {len(q):,} characters long; ask it in at most {MAX_QUESTION_CHARS:,} "
+                         "(to search with a long text, put it in a file and index it)")
+    return q
 
 
 _EMBEDDERS: dict[tuple, Embedder] = {}

@@ -48,6 +48,22 @@ def test_wrong_sha256_is_refused_and_leaves_nothing(tmp_path, monkeypatch):
     assert not list(tmp_path.glob(".tmp-*"))
 
 
+def test_a_prepared_model_changed_on_disk_is_refused_before_loading(models_dir, tmp_path):
+    import shutil
+    src = model_path("smollm2-135m", Settings(models_dir=models_dir, offline=True)).parent
+    shutil.copytree(src, tmp_path / src.name)
+    s = Settings(models_dir=str(tmp_path), offline=True)
+    assert model_path("smollm2-135m", s).read_bytes()[:4] == b"GGUF"       # intact copy: verified, loads
+    gguf = tmp_path / src.name / "model.gguf"
+    with open(gguf, "r+b") as fh:                                          # one byte flipped in the weights
+        fh.seek(gguf.stat().st_size // 2)
+        byte = fh.read(1)
+        fh.seek(-1, 1)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ModelError, match="changed since they were prepared.*rag models prepare smollm2-135m"):
+        model_path("smollm2-135m", s)
+
+
 def test_explicit_path_wins_and_missing_path_says_what_to_set(tmp_path):
     s = Settings(models_dir=str(tmp_path), llm="smollm2-135m", llm_path=str(tmp_path / "nope.gguf"))
     with pytest.raises(ModelError, match="RAG_LLM_PATH"):

@@ -154,3 +154,48 @@ def test_uploads_cannot_escape_the_library(tmp_path, models_dir):
     with pytest.raises(InputError, match="no document"):
         lib.remove("../ix/CURRENT")
     assert "outside.txt" in {d["id"] for d in lib.documents()}
+
+
+def test_eight_browser_sessions_at_once_each_get_their_own_answer(app_url):
+    """Eight separate browser sessions ask different questions at the same moment (the model queue serialises)."""
+    from playwright.sync_api import expect, sync_playwright
+    questions = {"Wer ist Joseph Tsai?": "Tsai", "Was plant Apple mit Alibaba in China?": "Apple",
+                 "Wie viel will Alibaba in KI investieren?": "Alibaba", "Was ist Qwen?": "Qwen",
+                 "Welche Chips baut Alibaba?": "Alibaba", "Wer ist Eddie Wu?": "Wu",
+                 "Was sagte Krishnamoorthi?": "Krishnamoorthi", "Wie reagierte die Alibaba-Aktie?": "Alibaba"}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        pages = []
+        for q in questions:
+            pg = browser.new_context().new_page()          # a context per session: no shared cookies or state
+            pg.goto(app_url)
+            pg.locator("#question textarea").fill(q)
+            pages.append(pg)
+        for pg in pages:
+            pg.locator("#ask").click()
+        for pg, q in zip(pages, questions):
+            expect(pg.locator("#chat details.citation, #chat .abstained").first).to_be_visible(timeout=120_000)
+            chat = pg.locator("#chat").inner_text()
+            assert q in chat and "Traceback" not in chat
+            assert sum(other in chat for other in questions) == 1          # no other session's question leaked in
+        browser.close()
+
+
+def test_the_app_listens_on_localhost_and_serves_no_file_outside_its_folders(app_url, models_dir):
+    import inspect
+    import urllib.error
+    import urllib.request
+    from ui.app import serve
+    assert inspect.signature(serve).parameters["host"].default == "127.0.0.1"
+    assert app_url.startswith("http://127.0.0.1:")
+    secret = Path(models_dir) / "smollm2-135m" / "READY.json"
+    for path in ["/etc/passwd", str(secret), "../../../../etc/passwd", f"{SAMPLE_ARTICLES}/../../rag/settings.py",
+                 str(Path(__file__))]:
+        for prefix in ("/gradio_api/file=", "/file=", "/static/", "/gradio_api/static/"):
+            url = app_url + prefix + urllib.request.quote(path)
+            try:
+                with urllib.request.urlopen(url, timeout=10) as r:
+                    body = r.read()
+                    assert b"root:x:" not in body and b"sha256" not in body and b"def test_" not in body, url
+            except urllib.error.HTTPError as e:
+                assert e.code in (400, 403, 404, 405), (url, e.code)

