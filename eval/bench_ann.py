@@ -48,8 +48,8 @@ def synthetic(n: int, stats: tuple[np.ndarray, np.ndarray], seed: int = 0) -> np
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-def bench(n: int, stats, queries: int = 300, k: int = 10) -> list[dict]:
-    """Flat and HNSW figures for one collection size."""
+def bench(n: int, stats, queries: int = 300, k: int = 10, efs: tuple[int, ...] = (HNSW_EF_SEARCH,)) -> list[dict]:
+    """Flat and HNSW figures for one collection size (HNSW at each efSearch in `efs`)."""
     both = synthetic(n + queries, stats)     # queries from the same distribution, held out of the index
     data, q = both[:n], both[n:]
     rows, exact = [], None
@@ -58,20 +58,27 @@ def bench(n: int, stats, queries: int = 300, k: int = 10) -> list[dict]:
         store = make_store(kind, data.shape[1])
         store.add(data)
         build = time.perf_counter() - t0
-        lat = []
-        ids = np.zeros((queries, k), dtype=np.int64)
-        for i in range(queries):
-            t = time.perf_counter()
-            ids[i] = store.search(q[i:i + 1], k)[1][0]
-            lat.append((time.perf_counter() - t) * 1000)
-        if kind == "flat":
-            exact = ids
-        recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(ids, exact)]))
-        rows.append({"n": n, "index": kind, "build_s": round(build, 2), "memory_mb": round(_bytes(store) / 2**20, 1),
-                     "p50_ms": round(float(np.percentile(lat, 50)), 3), "p95_ms": round(float(np.percentile(lat, 95)), 3),
-                     "recall@10": round(recall, 4), "ef_search": HNSW_EF_SEARCH if kind == "hnsw" else None})
-        print(_fmt(rows[-1]), flush=True)
+        for ef in (efs if kind == "hnsw" else (None,)):
+            if ef:
+                store.index.hnsw.efSearch = ef
+            lat, ids = _queries(store, q, k)
+            exact = ids if kind == "flat" else exact
+            recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(ids, exact)]))
+            rows.append({"n": n, "index": kind, "build_s": round(build, 2), "memory_mb": round(_bytes(store) / 2**20, 1),
+                         "p50_ms": round(float(np.percentile(lat, 50)), 3),
+                         "p95_ms": round(float(np.percentile(lat, 95)), 3), "recall@10": round(recall, 4), "ef_search": ef})
+            print(_fmt(rows[-1]), flush=True)
     return rows
+
+
+def _queries(store, q: np.ndarray, k: int) -> tuple[list[float], np.ndarray]:
+    """Latency in ms of each single-vector query, and the ids found."""
+    lat, ids = [], np.zeros((len(q), k), dtype=np.int64)
+    for i in range(len(q)):
+        t = time.perf_counter()
+        ids[i] = store.search(q[i:i + 1], k)[1][0]
+        lat.append((time.perf_counter() - t) * 1000)
+    return lat, ids
 
 
 def synthetic_texts(n: int, seed: int = 0, words: int = 60) -> list[str]:
@@ -113,7 +120,7 @@ def _bytes(store) -> int:
 
 
 def _fmt(r: dict) -> str:
-    return (f"{r['n']:>9} {r['index']:5} build {r['build_s']:8.2f}s  mem {r['memory_mb']:8.1f} MB  "
+    return (f"{r['n']:>9} {r['index']:5} ef {r['ef_search'] or '-':>4} build {r['build_s']:8.2f}s  mem {r['memory_mb']:8.1f} MB  "
             f"p50 {r['p50_ms']:8.3f} ms  p95 {r['p95_ms']:8.3f} ms  recall@10 "
             + ("exact" if r["recall@10"] is None else f"{r['recall@10']:.4f}"))
 
@@ -122,13 +129,14 @@ def main(argv=None) -> int:
     """Run the benchmark for the given sizes."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--ef", type=int, nargs="+", default=[HNSW_EF_SEARCH], help="HNSW efSearch values to measure")
     ap.add_argument("--bm25", action="store_true", help="also BM25 over synthetic text of each size")
     ap.add_argument("--out", default="eval/reports/bench_ann.json")
     args = ap.parse_args(argv)
     stats = real_statistics()
     rows = []
     for n in args.sizes:
-        rows += bench(n, stats)
+        rows += bench(n, stats, efs=tuple(args.ef))
         if args.bm25:
             rows.append(bench_bm25(n))
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

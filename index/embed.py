@@ -44,7 +44,9 @@ class SentenceTransformerEmbedder:
     def model(self):
         """The loaded model (loaded on first use, so unchanged re-indexing never pays for it)."""
         from sentence_transformers import SentenceTransformer
-        return SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        # safetensors only and no remote code: loading a model never unpickles or runs anything from disk
+        return SentenceTransformer(str(self.path), device="cpu", local_files_only=True, trust_remote_code=False,
+                                   model_kwargs={"use_safetensors": True})
 
     @cached_property
     def _tokenizer(self):

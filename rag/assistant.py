@@ -148,10 +148,12 @@ def get_assistant(index_dir: str | Path | None = None, settings: Settings | None
 def ask(question: str, index_dir: str | Path | None = None, history: list[tuple[str, str]] | None = None,
         settings: Settings | None = None) -> Answer:
     """Answer `question` from the articles, with citations; see `Answer`."""
+    clean_question(question)                  # a bad question fails before any model or index is loaded
     return get_assistant(index_dir, settings).ask(question, history)
 
 
 def ask_stream(question: str, index_dir: str | Path | None = None, history: list[tuple[str, str]] | None = None,
                settings: Settings | None = None) -> Iterator[str | Answer]:
     """Yield the answer text as it is generated, then the final `Answer`."""
+    clean_question(question)
     return get_assistant(index_dir, settings).ask_stream(question, history)

@@ -73,9 +73,11 @@ class TransformersGenerator:
         except ImportError:
             raise ModelError("the transformers backend needs torch and transformers; run `bash install.sh`") from None
         self.name, self.torch = name, torch
-        kw = {"gguf_file": gguf_file} if gguf_file else {}
+        # never run code or unpickle weights from a checkpoint: no remote code, safetensors only
+        kw = {"trust_remote_code": False, **({"gguf_file": gguf_file} if gguf_file else {"use_safetensors": True})}
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(source), **kw)
+            self.tokenizer = AutoTokenizer.from_pretrained(str(source), **{k: v for k, v in kw.items()
+                                                                            if k != "use_safetensors"})
             self.model = AutoModelForCausalLM.from_pretrained(str(source), **kw)
         except (OSError, ValueError, ImportError) as e:
             raise ModelError(f"transformers could not load {source} ({e}); check the model name or path") from None

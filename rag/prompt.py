@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from index.sentences import split_sentences
+from rag.guard import looks_like_instruction
 from rag.types import Hit
 
 NOT_FOUND = "NOT_IN_SOURCES"
@@ -61,9 +62,11 @@ def passages(hits: list[Hit], budget: int = 900, rank_prior: float = 0.01, most:
 
     Sentences are ranked by cosine with the question minus `rank_prior` per rank of their chunk (the
     fused ranking knows things one sentence does not); adjacent chosen sentences of one chunk merge
-    into one source. Fewer prompt tokens than whole chunks, so a faster first token.
+    into one source. Fewer prompt tokens than whole chunks, so a faster first token. Sentences that
+    address an AI assistant (`rag.guard`) are never shown: articles are data, not instructions.
     """
-    pool = [(score - rank_prior * rank, rank, a, b) for rank, h in enumerate(hits) for a, b, score in _scored(h, rank)]
+    pool = [(score - rank_prior * rank, rank, a, b) for rank, h in enumerate(hits) for a, b, score in _scored(h, rank)
+            if not looks_like_instruction(h.text[a - h.start:b - h.start])]
     chosen: set[tuple[int, int, int]] = set()
     used = 0
     for _, rank, a, b in sorted(pool, key=lambda t: -t[0]):

@@ -1,0 +1,89 @@
+"""Load on the chat app: N browser sessions (separate contexts, headless Chromium) ask at the same moment.
+
+Serves the app with the default settings and models, opens N sessions, types one answerable question of
+the sample QA set in each, clicks Ask in all of them, and waits for every answer. Prints correctness (the
+QA set's keywords in the answer), errors and latency p50/p95 from the click.
+
+    python -m eval.bench_ui [--sessions 8] [--out eval/reports/bench_ui.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import time
+from pathlib import Path
+
+from eval.harness import DEFAULT_SET
+from eval.metrics import keywords_correct, percentiles
+from eval.qaset import load_qaset
+from rag.settings import load_settings
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+DONE = "#chat details.citation, #chat .abstained"
+ANSWER_JS = """() => {            // the last bot message's text, each citation reduced to its [n]
+  const m = [...document.querySelectorAll('#chat .message.bot, #chat [data-testid="bot"]')].pop();
+  if (!m) return '';
+  const c = m.cloneNode(true);
+  c.querySelectorAll('details').forEach(d => d.replaceWith((d.querySelector('summary') || {}).textContent || ''));
+  return c.textContent;
+}"""
+
+
+def main(argv=None) -> int:
+    """Run the sessions and print the figures."""
+    from playwright.sync_api import sync_playwright
+    from ui.app import serve
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sessions", type=int, default=8)
+    ap.add_argument("--out", default="eval/reports/bench_ui.json")
+    args = ap.parse_args(argv)
+    rows = [r for r in load_qaset(DEFAULT_SET) if r["answerable"]][:args.sessions]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = serve(load_settings(), host="127.0.0.1", port=port, block=False)
+    url = f"http://127.0.0.1:{port}"
+    results = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        warm = browser.new_page()                       # loads models and index before the timed part
+        warm.goto(url)
+        warm.locator("#question textarea").fill("Wer ist Alibaba?")
+        warm.locator("#ask").click()
+        warm.wait_for_selector(DONE, timeout=600_000)
+        pages = []
+        for row in rows:
+            pg = browser.new_context().new_page()
+            pg.goto(url)
+            pg.locator("#question textarea").fill(row["question"])
+            pages.append(pg)
+        t0 = time.perf_counter()
+        for pg in pages:
+            pg.locator("#ask").click()
+        pending = dict(enumerate(pages))
+        while pending:
+            for i, pg in list(pending.items()):
+                if pg.locator(DONE).count() or "⚠" in pg.locator("#chat").inner_text():
+                    chat = pg.locator("#chat").inner_text()
+                    answer = pg.evaluate(ANSWER_JS)
+                    results.append({"id": rows[i]["id"], "seconds": round(time.perf_counter() - t0, 2),
+                                    "error": "⚠" in chat, "correct": keywords_correct(answer, rows[i]["answers"]),
+                                    "answer": answer.strip()[:300]})
+                    del pending[i]
+            time.sleep(0.2)
+        browser.close()
+    app.close()
+    summary = {"sessions": args.sessions, "errors": sum(r["error"] for r in results),
+               "correct": sum(r["correct"] for r in results),
+               "latency_s": percentiles([r["seconds"] for r in results])}
+    print(json.dumps(summary, indent=2))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"summary": summary, "results": results}, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
