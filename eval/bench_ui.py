@@ -27,7 +27,7 @@ ANSWER_JS = """() => {            // the last bot message's text, each citation 
   const m = [...document.querySelectorAll('#chat .message.bot, #chat [data-testid="bot"]')].pop();
   if (!m) return '';
   const c = m.cloneNode(true);
-  c.querySelectorAll('details').forEach(d => d.replaceWith((d.querySelector('summary') || {}).textContent || ''));
+  c.querySelectorAll('details').forEach(d => d.remove());     // the quoted passages hold the keywords too
   return c.textContent;
 }"""
 
@@ -73,16 +73,32 @@ def main(argv=None) -> int:
                                     "error": "⚠" in chat, "correct": keywords_correct(answer, rows[i]["answers"]),
                                     "answer": answer.strip()[:300]})
                     del pending[i]
-            time.sleep(0.2)
+            time.sleep(1.0)
+        browser_cpu = _cpu_seconds("chrom")
         browser.close()
     app.close()
     summary = {"sessions": args.sessions, "errors": sum(r["error"] for r in results),
+               "browser_cpu_s": round(browser_cpu, 1), "server_cpu_s": round(_cpu_seconds(None), 1),
                "correct": sum(r["correct"] for r in results),
                "latency_s": percentiles([r["seconds"] for r in results])}
     print(json.dumps(summary, indent=2))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"summary": summary, "results": results}, indent=2, ensure_ascii=False))
     return 0
+
+
+def _cpu_seconds(name: str | None) -> float:
+    """CPU seconds used so far by this process (None) or by all processes whose name contains `name`."""
+    import psutil
+    procs = [psutil.Process()] if name is None else [p for p in psutil.process_iter(["name"]) if name in p.info["name"]]
+    total = 0.0
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
 
 
 if __name__ == "__main__":

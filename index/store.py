@@ -72,7 +72,7 @@ def _hnsw(dim: int):
 STORES = {"flat": _flat, "hnsw": _hnsw}
 
 
-def make_store(kind: str, dim: int, size: int = 0, hnsw_threshold: int = 200_000) -> FaissStore:
+def make_store(kind: str, dim: int, size: int = 0, hnsw_threshold: int = 1_000_000) -> FaissStore:
     """A new empty store; `auto` picks flat up to `hnsw_threshold` vectors, HNSW above."""
     if kind == "auto":
         kind = "hnsw" if size > hnsw_threshold else "flat"

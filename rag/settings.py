@@ -67,7 +67,7 @@ class Settings:
     language_shift: float = 1.0         # weight of the cross-lingual query shift (rag/langshift.py); 0 = off
     corpus_language: str = "de"
     store: str = "auto"                 # auto | flat | hnsw
-    hnsw_threshold: int = 200_000       # vectors; above this "auto" picks HNSW
+    hnsw_threshold: int = 1_000_000     # vectors; above this "auto" picks HNSW (eval/bench_ann.py)
     boilerplate_min_docs: int = 3       # a passage repeated in this many documents is boilerplate
 
     def replace(self, **changes) -> "Settings":

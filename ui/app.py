@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import html
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -17,6 +18,7 @@ from rag.settings import Settings
 from ui.library import ALLOWED, MAX_UPLOAD_MB, Library
 from ui.render import answer_html, sources_html
 
+STREAM_EVERY = 0.25          # seconds between streamed updates of the answer
 CSS = """
 .cite-ref { color: #1d4ed8; font-weight: 600; text-decoration: none; }
 details.citation { border-left: 3px solid #93c5fd; margin: .4em 0; padding-left: .5em; }
@@ -70,11 +72,14 @@ def build_app(library: Library, settings: Settings) -> gr.Blocks:
                 from rag.assistant import get_assistant
                 assistant = get_assistant(library.index_dir, settings.replace(answer_chunks=int(k), llm=llm_name))
                 text, answer = "", None
+                shown_at = 0.0
                 for piece in assistant.ask_stream(q, [tuple(x) for x in past] or None):
                     if isinstance(piece, str):
                         text += piece
-                        messages[-1] = {"role": "assistant", "content": html.escape(text)}
-                        yield messages, gr.update(), past, ""
+                        if time.monotonic() - shown_at > STREAM_EVERY:     # not per token: each update re-renders
+                            shown_at = time.monotonic()
+                            messages[-1] = {"role": "assistant", "content": html.escape(text)}
+                            yield messages, gr.update(), past, ""
                     else:
                         answer = piece
             except RagError as e:
@@ -119,7 +124,8 @@ def build_app(library: Library, settings: Settings) -> gr.Blocks:
 
         outs = [chat, sources, history, question]
         ask_args = dict(fn=respond, inputs=[question, chat, history, top_k, llm], outputs=outs,
-                        concurrency_limit=1, concurrency_id="llm", api_visibility="private")
+                        concurrency_limit=1, concurrency_id="llm", api_visibility="private",
+                        show_progress="minimal")     # the full overlay's animation costs the browser a core per tab
         ask_btn.click(**ask_args)
         question.submit(**ask_args)
         new_btn.click(lambda: ([], sources_html(None), [], ""), outputs=outs, api_visibility="private")

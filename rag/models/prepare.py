@@ -55,36 +55,38 @@ def model_path(name: str, settings: Settings, kind: str | None = None) -> Path:
     return _entry(spec, target)
 
 
-_VERIFIED: dict[Path, tuple] = {}
-
-
 def verify(folder: Path) -> None:
     """Check every file of a prepared model against the sha256 recorded when it was prepared.
 
-    Done once per process and file state (the weights are then loaded by this process); a file that
-    changed since is refused, naming the fix. Folders prepared before hashes were recorded get them now.
+    A full hash of a file is skipped only when its size, mtime, ctime and inode equal those recorded at
+    its last full check: any write or replacement changes the ctime, which user code cannot set back.
+    A changed file is refused, naming the fix. Folders prepared before hashes were recorded get them now.
     """
     ready = json.loads((folder / READY).read_text())
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != READY)
-    state = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
-    if _VERIFIED.get(folder) == state:
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in (READY, f".{READY}.tmp"))
+    stamps = {str(p.relative_to(folder)): _stamp(p) for p in files}
+    if ready.get("files") and ready.get("stamps") == stamps and set(ready["files"]) == set(stamps):
         return
+    digests = {rel: sha256_file(folder / rel) for rel in tqdm(stamps, desc=f"verify {folder.name}", unit="file",
+                                                              leave=False, disable=None)}
     recorded = ready.get("files")
-    digests = {str(p.relative_to(folder)): sha256_file(p) for p in tqdm(files, desc=f"verify {folder.name}",
-                                                                          unit="file", leave=False, disable=None)}
     if recorded is None:
-        gguf = folder / "model.gguf"
-        if gguf.is_file() and ready.get("sha256") and digests["model.gguf"] != ready["sha256"]:
-            recorded = {"model.gguf": ready["sha256"]}
-        else:
-            _write_ready(folder, {**ready, "files": digests})
-            recorded = digests
+        gguf_sha = ready.get("sha256") if "model.gguf" in digests else None
+        recorded = {"model.gguf": gguf_sha} if gguf_sha and digests["model.gguf"] != gguf_sha else digests
     bad = sorted(set(recorded) ^ set(digests) | {k for k in recorded if digests.get(k) != recorded[k]})
     if bad:
         raise ModelError(f"model files in {folder} changed since they were prepared ({', '.join(bad[:3])}: "
                          f"sha256 differs or file missing); nothing was loaded. Delete {folder} and run "
                          f"`rag models prepare {folder.name}` to prepare it again")
-    _VERIFIED[folder] = state
+    try:
+        _write_ready(folder, {**ready, "files": digests, "stamps": {k: _stamp(folder / k) for k in digests}})
+    except OSError:
+        pass                   # a read-only model folder: hashed again next time, still checked
+
+
+def _stamp(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 def _write_ready(folder: Path, content: dict) -> None:
