@@ -156,29 +156,30 @@ def test_uploads_cannot_escape_the_library(tmp_path, models_dir):
     assert "outside.txt" in {d["id"] for d in lib.documents()}
 
 
-def test_eight_browser_sessions_at_once_each_get_their_own_answer(app_url):
+def test_eight_browser_sessions_at_once_each_get_their_own_answer(page, app_url):
     """Eight separate browser sessions ask different questions at the same moment (the model queue serialises)."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
     questions = {"Wer ist Joseph Tsai?": "Tsai", "Was plant Apple mit Alibaba in China?": "Apple",
                  "Wie viel will Alibaba in KI investieren?": "Alibaba", "Was ist Qwen?": "Qwen",
                  "Welche Chips baut Alibaba?": "Alibaba", "Wer ist Eddie Wu?": "Wu",
                  "Was sagte Krishnamoorthi?": "Krishnamoorthi", "Wie reagierte die Alibaba-Aktie?": "Alibaba"}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        pages = []
-        for q in questions:
-            pg = browser.new_context().new_page()          # a context per session: no shared cookies or state
-            pg.goto(app_url)
-            pg.locator("#question textarea").fill(q)
-            pages.append(pg)
-        for pg in pages:
-            pg.locator("#ask").click()
-        for pg, q in zip(pages, questions):
-            expect(pg.locator("#chat details.citation, #chat .abstained").first).to_be_visible(timeout=120_000)
-            chat = pg.locator("#chat").inner_text()
-            assert q in chat and "Traceback" not in chat
-            assert sum(other in chat for other in questions) == 1          # no other session's question leaked in
-        browser.close()
+    browser = page.context.browser                          # one playwright per module: reuse its browser
+    contexts = [browser.new_context() for _ in questions]   # a context per session: no shared cookies or state
+    pages = []
+    for ctx, q in zip(contexts, questions):
+        pg = ctx.new_page()
+        pg.goto(app_url)
+        pg.locator("#question textarea").fill(q)
+        pages.append(pg)
+    for pg in pages:
+        pg.locator("#ask").click()
+    for pg, q in zip(pages, questions):
+        expect(pg.locator("#chat details.citation, #chat .abstained").first).to_be_visible(timeout=120_000)
+        chat = pg.locator("#chat").inner_text()
+        assert q in chat and "Traceback" not in chat
+        assert sum(other in chat for other in questions) == 1          # no other session's question leaked in
+    for ctx in contexts:
+        ctx.close()
 
 
 def test_the_app_listens_on_localhost_and_serves_no_file_outside_its_folders(app_url, models_dir):
