@@ -21,7 +21,8 @@ from eval.qaset import load_qaset
 from rag.settings import load_settings
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DONE = "#chat details.citation, #chat .abstained"
 ANSWER_JS = """() => {            // the last bot message's text, each citation reduced to its [n]
   const m = [...document.querySelectorAll('#chat .message.bot, #chat [data-testid="bot"]')].pop();

@@ -14,12 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from eval.bench_ui import CHROMIUM, FLAGS      # one browser setup for the app's tests and its benchmark
 from rag.generate import register_generator
 from rag.settings import SAMPLE_ARTICLES, Settings
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "ui.png"
 
 
