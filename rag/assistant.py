@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
-from rag.cite import SupportChecker, cite, markers, strip_markers
+from rag.cite import SupportChecker, cite, markers, restates, strip_markers
 from rag.generate import Generator, load_generator
 from rag.lang import detect
 from rag.prompt import ABSTAIN, NOT_FOUND, condense_messages, gloss_numbers, messages, passages, verify_messages
@@ -62,13 +63,51 @@ class Assistant:
             yield piece
         count = getattr(self.generator, "count_tokens", None)
         timings = {"retrieve_s": t_retrieved - t0, "first_token_s": (first or time.perf_counter()) - t0,
-                   "total_s": time.perf_counter() - t0, "answer_tokens": counter[0],
-                   "prompt_tokens": count(msgs[-1]["content"]) if count else 0}     # the part not in the cache
-        yield self._finish(question, standalone, raw, sources, lang, timings)
+                   "answer_tokens": counter[0], "prompt_tokens": count(msgs[-1]["content"]) if count else 0}
+        answer = self._finish(question, standalone, raw, sources, lang, timings)
+        if self._unsupported(answer, raw, standalone) and len(sources) > 1 and s.retry_on_unsupported:
+            answer = self._retry(question, standalone, raw, sources, lang, timings)
+        elif not answer.abstained and restates(answer.text, standalone, lang):
+            answer = self._abstain(answer, raw, sources)      # an echo of the question answers nothing
+        timings["total_s"] = time.perf_counter() - t0
+        yield answer
+
+    def _retry(self, question, standalone, raw, sources, lang, timings) -> Answer:
+        """Ask again without the source the draft misread: the 1.5B model mixes up facts across sources.
+
+        When the draft cited the best source (or none), that source is shown alone; when it cited others,
+        those are left out ("2 %" copied from a sentence about another share drop).
+        """
+        cited = {n for n in markers(raw) if 1 <= n <= len(sources)}
+        keep = sources[:1] if not cited or 1 in cited else [p for p in sources if p.n not in cited]
+        best = [replace(p, n=i) for i, p in enumerate(keep, 1)]
+        draft = "".join(self.generator.stream(messages(standalone, best, lang), self.settings.max_answer_tokens))
+        timings["retried"] = True
+        answer = self._finish(question, standalone, draft, best, lang, timings)
+        if self._unsupported(answer, draft, standalone) or answer.abstained:
+            return self._abstain(answer, raw, sources)      # the first draft and every source shown
+        return replace(answer, draft=raw + "\n[retry] " + draft, passages=self._shown(sources))
+
+    @staticmethod
+    def _unsupported(answer: Answer, raw: str, standalone: str) -> bool:
+        """True when the check removed the whole draft, or what is left only restates the question."""
+        if answer.abstained:
+            return NOT_FOUND not in raw
+        return restates(answer.text, standalone, answer.language)
+
+    def _abstain(self, answer: Answer, raw: str, sources) -> Answer:
+        """The abstention in the answer's language."""
+        lang = answer.language
+        return Answer(answer.question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang,
+                      answer.standalone_question, answer.timings, raw, self._shown(sources))
+
+    @staticmethod
+    def _shown(sources) -> list[dict]:
+        return [{"source": p.hit.source, "title": p.hit.title, "date": p.hit.date, "start": p.start, "end": p.end,
+                 "text": p.text} for p in sources]
 
     def _finish(self, question, standalone, raw, sources, lang, timings) -> Answer:
-        shown = [{"source": p.hit.source, "title": p.hit.title, "date": p.hit.date, "start": p.start, "end": p.end,
-                  "text": p.text} for p in sources]
+        shown = self._shown(sources)
         abstain = Answer(question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang, standalone, timings,
                          raw, shown)
         if NOT_FOUND in raw or not strip_markers(raw).strip():

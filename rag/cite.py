@@ -205,3 +205,25 @@ def _with_tags(claim: str, tags: list[str]) -> str:
         return claim
     end = len(claim.rstrip(".!?"))
     return claim[:end] + " " + "".join(tags) + claim[end:]
+
+
+_FILLER = {"laut", "artikel", "artikeln", "quell", "quelle", "according", "articl", "article", "sourc", "source"}
+_ANSWER_WORDS = {"ja", "nein", "yes", "no", "nicht", "not"}
+
+
+def restates(answer: str, question: str, lang: str = "de") -> bool:
+    """True when the answer adds no word to the question: "Welcher Chip ...?" -> "Alibaba soll ... sein [1]."
+
+    >>> restates("Alibaba soll mit Nvidias H20 vergleichbar sein [1].", "Welcher Alibaba-Chip soll mit Nvidias H20 vergleichbar sein?")
+    True
+    >>> restates("Der Zhenwu 810E soll mit Nvidias H20 vergleichbar sein [1].", "Welcher Alibaba-Chip soll mit Nvidias H20 vergleichbar sein?")
+    False
+    """
+    from index.lexical import Analyzer
+    low = strip_markers(answer).lower()
+    if _ANSWER_WORDS & set(re.findall(r"\w+", low)):
+        return False
+    analyze = Analyzer(lang if lang in ("de", "en") else "de")
+    said = set(analyze(strip_markers(answer))) - _FILLER
+    return bool(said) and said <= set(analyze(question))
+

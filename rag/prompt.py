@@ -15,7 +15,8 @@ from rag.guard import looks_like_instruction
 from rag.types import Hit
 
 NOT_FOUND = "NOT_IN_SOURCES"
-LANGUAGE_NAMES = {"de": "German", "en": "English"}
+# The closing instruction in the answer's own language: "Answer in German" alone got English answers.
+INSTRUCTION = {"de": "Antworte auf Deutsch, mit Quellenangabe [n].", "en": "Answer in English, citing sources as [n]."}
 ABSTAIN = {"de": "Dazu steht in den Artikeln nichts.", "en": "The articles don't say."}
 
 SYSTEM = f"""You answer questions about news articles. Use only the numbered sources in the user's message.
@@ -129,7 +130,7 @@ def messages(question: str, sources: list[Passage], language: str) -> list[dict]
     # One line per source, the whole block fenced once: ~15 prompt tokens per source fewer than tags each.
     lines = [f"[{p.n}] {show(_one_line(p.text))}" for p in sources]
     user = ("<sources>\n" + "\n".join(lines) + f"\n</sources>\n\nQuestion: {sanitize(question)}\n"
-            f"Answer in {LANGUAGE_NAMES.get(language, 'German')}, citing sources as [n].")
+            + INSTRUCTION.get(language, INSTRUCTION["de"]))
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 

@@ -51,6 +51,7 @@ class Settings:
     support_threshold: float = 0.80     # min claim/sentence cosine before the LLM check; eval/calibrate_support.py
     verify_citations: bool = True       # the LLM confirms each citation the cheap checks accept (~0.8 s each)
     require_citation: bool = True       # an answer no source supports is replaced by "the articles don't say"
+    retry_on_unsupported: bool = True   # an unsupported draft is asked again with the best source alone
     embed_batch_size: int = 16
     # chunking (sizes in embedder tokens)
     chunk_tokens: int = 300

@@ -188,3 +188,40 @@ def test_default_model_answers_in_the_question_language_with_exact_citations_and
             assert doc[c.start:c.end] == c.text and doc[c.quote_start:c.quote_end] == c.quote
     streamed = list(assistant.ask_stream("Wie viele Parameter hat Qwen3-Max?"))
     assert "".join(p for p in streamed[:-1]) and "Billion" in streamed[-1].text and streamed[-1].citations
+
+
+class TurnsGenerator(ScriptedGenerator):
+    """Replays one scripted reply per answering call (the citation check still gets `verdict`)."""
+
+    def __init__(self, replies, verdict="yes"):
+        super().__init__([], verdict)
+        self.replies = list(replies)
+
+    def stream(self, messages, max_tokens=200, stop=None):
+        if not messages[-1]["content"].startswith("Fact check"):
+            self.pieces = [self.replies.pop(0)]
+        yield from super().stream(messages, max_tokens, stop)
+
+
+def test_a_draft_the_check_rejects_is_asked_again_without_the_misread_source(retriever, tiny):
+    question = "Um wie viel Prozent fiel die Aktie in Hongkong?"
+    sources = passages(retriever.search(question, tiny.answer_chunks), tiny.evidence_chars, most=tiny.answer_sources)
+    good = next(p for p in sources if "4,8%" in p.text)
+    other = next(p for p in sources if p.n not in (1, good.n))      # a distractor the draft cites
+    claim = next(good.text[a - good.start:b - good.start] for a, b in split_sentences(good.text, good.start)
+                 if "4,8%" in good.text[a - good.start:b - good.start])
+    gen = TurnsGenerator([f"{claim.replace('4,8%', '9,9%')} [{other.n}].", f"{claim} [1]."])
+    answer = Assistant(retriever, gen, tiny).ask(question)
+    retry_prompt = [m for m in gen.seen if not m[-1]["content"].startswith("Fact check")][1][-1]["content"]
+    assert not answer.abstained and "4,8%" in answer.text and answer.timings["retried"]
+    assert answer.citations[0].quote == claim and "9,9%" in answer.draft      # the draft keeps what was streamed
+    shown = retry_prompt.split("</sources>")[0]
+    assert other.text.split("\n")[0] not in shown and claim in shown
+
+
+def test_an_answer_that_only_restates_the_question_is_no_answer(retriever, tiny):
+    question = "Welcher Alibaba-Chip soll mit Nvidias H20 vergleichbar sein?"
+    gen = TurnsGenerator(["Alibaba soll mit Nvidias H20 vergleichbar sein [1]."] * 2)
+    answer = Assistant(retriever, gen, tiny).ask(question)
+    assert answer.abstained and answer.text == "Dazu steht in den Artikeln nichts." and answer.citations == []
+    assert len([m for m in gen.seen if not m[-1]["content"].startswith("Fact check")]) == 2     # it was asked again
