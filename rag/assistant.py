@@ -52,7 +52,7 @@ class Assistant:
         standalone = self._condense(question, history) if history else question
         s = self.settings
         hits = self.retriever.search(standalone, s.answer_chunks)
-        sources = passages(hits, s.evidence_chars, most=s.answer_sources)
+        sources = passages(hits, s.evidence_chars, most=s.answer_sources, margin=s.evidence_margin)
         t_retrieved = time.perf_counter()
         raw, first = "", None
         msgs = messages(standalone, sources, lang)

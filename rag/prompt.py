@@ -58,19 +58,24 @@ def sanitize(text: str) -> str:
     return _ROLE.sub("", _TEMPLATE.sub("", text))
 
 
-def passages(hits: list[Hit], budget: int = 900, rank_prior: float = 0.01, most: int = 6) -> list[Passage]:
+def passages(hits: list[Hit], budget: int = 900, rank_prior: float = 0.01, most: int = 6,
+             margin: float = 1.0) -> list[Passage]:
     """The sentences closest to the question across `hits`, within `budget` characters, as numbered sources.
 
     Sentences are ranked by cosine with the question minus `rank_prior` per rank of their chunk (the
     fused ranking knows things one sentence does not); adjacent chosen sentences of one chunk merge
-    into one source. Fewer prompt tokens than whole chunks, so a faster first token. Sentences that
+    into one source; sentences more than `margin` below the best are left out even when the budget has
+    room (fewer distractors, fewer tokens). Fewer prompt tokens than whole chunks, so a faster first token. Sentences that
     address an AI assistant (`rag.guard`) are never shown: articles are data, not instructions.
     """
     pool = [(score - rank_prior * rank, rank, a, b) for rank, h in enumerate(hits) for a, b, score in _scored(h, rank)
             if not looks_like_instruction(h.text[a - h.start:b - h.start])]
     chosen: set[tuple[int, int, int]] = set()
     used = 0
-    for _, rank, a, b in sorted(pool, key=lambda t: -t[0]):
+    top = max((t[0] for t in pool), default=0.0)
+    for score, rank, a, b in sorted(pool, key=lambda t: -t[0]):
+        if score < top - margin:
+            break
         if used + (b - a) > budget:
             if used > 0.8 * budget:
                 break
