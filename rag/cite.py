@@ -23,6 +23,8 @@ _NUM = re.compile(r"\d+(?:[.,]\d+)*")
 NAME_SHARE = 0.5     # at least half of a claim's names must appear in the cited passage
 MARK_BONUS = 0.02    # support bonus for the passage the model itself cited
 _TRAILING = re.compile(r"([.!?])((?:\s*\[\d{1,3}\])+)")
+_BETWEEN = re.compile(r"(\[\d{1,3}\])\s*(?:,|and|und)\s*(?=\[\d)")
+_ECHO = re.compile(r",?\s*\bciting (?:the )?sources?(?: as)?(?= *(?:\[|and\b|[.!?]|$))(?: and)?", re.I)   # the instruction, echoed
 
 
 def numbers(text: str) -> set[str]:
@@ -132,7 +134,8 @@ def cite(answer: str, sources: list[Passage], checker: SupportChecker, language:
 
     Sentences no source supports are dropped (`drop_unsupported`): nothing uncited reaches the reader.
     """
-    answer = _TRAILING.sub(lambda m: m.group(2) + m.group(1), answer.replace("[n]", ""))  # "Yuan. [1]" -> "Yuan [1]."
+    answer = _BETWEEN.sub(r"\1 ", _ECHO.sub("", answer.replace("[n]", "")))     # "[1] and [3]" -> "[1] [3]"
+    answer = _TRAILING.sub(lambda m: m.group(2) + m.group(1), answer)  # "Yuan. [1]" -> "Yuan [1]."
     spans = split_sentences(answer) or ([(0, len(answer))] if answer.strip() else [])
     claims = [answer[a:b] for a, b in spans]
     units = [(p, a, b) for p in sources for a, b in split_sentences(p.text, p.start)]

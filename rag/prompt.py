@@ -16,7 +16,7 @@ from rag.types import Hit
 
 NOT_FOUND = "NOT_IN_SOURCES"
 # The closing instruction in the answer's own language: "Answer in German" alone got English answers.
-INSTRUCTION = {"de": "Antworte auf Deutsch, mit Quellenangabe [n].", "en": "Answer in English, citing sources as [n]."}
+INSTRUCTION = {"de": "Antworte auf Deutsch, mit Quellenangabe [n].", "en": "Answer in English. Cite sources as [n]."}
 ABSTAIN = {"de": "Dazu steht in den Artikeln nichts.", "en": "The articles don't say."}
 
 SYSTEM = f"""You answer questions about news articles. Use only the numbered sources in the user's message.

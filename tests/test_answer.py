@@ -225,3 +225,10 @@ def test_an_answer_that_only_restates_the_question_is_no_answer(retriever, tiny)
     answer = Assistant(retriever, gen, tiny).ask(question)
     assert answer.abstained and answer.text == "Dazu steht in den Artikeln nichts." and answer.citations == []
     assert len([m for m in gen.seen if not m[-1]["content"].startswith("Fact check")]) == 2     # it was asked again
+
+
+def test_the_echoed_instruction_and_words_between_markers_are_removed(retriever):
+    sources = _sources(retriever, "Joseph Tsai Apple")
+    claim = sources[0].text.split("\n")[0].rstrip(".")
+    text, cites = cite(f"{claim}, citing sources [1] and [1].", sources, SupportChecker(retriever.embedder, 0.8))
+    assert cites and "citing" not in text and " and" not in text[len(claim):] and text.endswith("[1].")
