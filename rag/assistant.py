@@ -91,8 +91,8 @@ class Assistant:
     @staticmethod
     def _unsupported(answer: Answer, raw: str, standalone: str) -> bool:
         """True when the check removed the whole draft, or what is left only restates the question."""
-        if answer.abstained:
-            return NOT_FOUND not in raw
+        if answer.abstained:        # an empty draft is the model's NOT_IN_SOURCES, hidden while streaming
+            return NOT_FOUND not in raw and bool(strip_markers(raw).strip())
         return restates(answer.text, standalone, answer.language)
 
     def _abstain(self, answer: Answer, raw: str, sources) -> Answer:
