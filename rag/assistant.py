@@ -96,10 +96,9 @@ class Assistant:
         return restates(answer.text, standalone, answer.language)
 
     def _abstain(self, answer: Answer, raw: str, sources) -> Answer:
-        """The abstention in the answer's language."""
-        lang = answer.language
-        return Answer(answer.question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang,
-                      answer.standalone_question, answer.timings, raw, self._shown(sources))
+        """The abstention in `answer`'s language, keeping `raw` as the draft and `sources` as shown."""
+        return _abstention(answer.question, answer.standalone_question, answer.language, answer.timings, raw,
+                           self._shown(sources))
 
     @staticmethod
     def _shown(sources) -> list[dict]:
@@ -108,13 +107,11 @@ class Assistant:
 
     def _finish(self, question, standalone, raw, sources, lang, timings) -> Answer:
         shown = self._shown(sources)
-        abstain = Answer(question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang, standalone, timings,
-                         raw, shown)
         if NOT_FOUND in raw or not strip_markers(raw).strip():
-            return abstain
+            return _abstention(question, standalone, lang, timings, raw, shown)
         text, citations = cite(raw, sources, self.checker, lang, question=standalone)
         if not citations and self.settings.require_citation:     # nothing in it is backed by a source
-            return abstain
+            return _abstention(question, standalone, lang, timings, raw, shown)
         return Answer(question, text, citations, False, lang, standalone, timings, raw, shown)
 
     def _verify(self, claim: str, source: str) -> bool:
@@ -127,6 +124,11 @@ class Assistant:
     def _condense(self, question: str, history: list[tuple[str, str]]) -> str:
         rewritten = "".join(self.generator.stream(condense_messages(question, history), 60)).strip()
         return rewritten.splitlines()[0].strip() if rewritten else question
+
+
+def _abstention(question: str, standalone: str, lang: str, timings: dict, raw: str, shown: list[dict]) -> Answer:
+    """"The articles don't say", in the question's language."""
+    return Answer(question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang, standalone, timings, raw, shown)
 
 
 def _counted(pieces: Iterator[str], counter: list[int]) -> Iterator[str]:
