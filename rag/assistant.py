@@ -65,10 +65,11 @@ class Assistant:
         timings = {"retrieve_s": t_retrieved - t0, "first_token_s": (first or time.perf_counter()) - t0,
                    "answer_tokens": counter[0], "prompt_tokens": count(msgs[-1]["content"]) if count else 0}
         answer = self._finish(question, standalone, raw, sources, lang, timings)
-        if self._unsupported(answer, raw, standalone) and len(sources) > 1 and s.retry_on_unsupported:
-            answer = self._retry(question, standalone, raw, sources, lang, timings)
-        elif not answer.abstained and restates(answer.text, standalone, lang):
-            answer = self._abstain(answer, raw, sources)      # an echo of the question answers nothing
+        if self._unsupported(answer, raw, standalone):
+            if len(sources) > 1 and s.retry_on_unsupported:
+                answer = self._retry(question, standalone, raw, sources, lang, timings)
+            elif not answer.abstained:
+                answer = self._abstain(answer, raw, sources)      # an echo of the question answers nothing
         timings["total_s"] = time.perf_counter() - t0
         yield answer
 

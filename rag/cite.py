@@ -10,10 +10,12 @@ sentence that a passage supports gets that marker. Markers are renumbered 1..m b
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
 
+from index.lexical import Analyzer
 from index.sentences import split_sentences
 from rag.prompt import Passage
 from rag.types import Citation
@@ -214,6 +216,11 @@ _FILLER = {"laut", "artikel", "artikeln", "quell", "quelle", "according", "artic
 _ANSWER_WORDS = {"ja", "nein", "yes", "no", "nicht", "not"}
 
 
+@lru_cache(maxsize=4)
+def _analyzer(lang: str) -> Analyzer:
+    return Analyzer(lang)
+
+
 def restates(answer: str, question: str, lang: str = "de") -> bool:
     """True when the answer adds no word to the question: "Welcher Chip ...?" -> "Alibaba soll ... sein [1]."
 
@@ -222,11 +229,8 @@ def restates(answer: str, question: str, lang: str = "de") -> bool:
     >>> restates("Der Zhenwu 810E soll mit Nvidias H20 vergleichbar sein [1].", "Welcher Alibaba-Chip soll mit Nvidias H20 vergleichbar sein?")
     False
     """
-    from index.lexical import Analyzer
-    low = strip_markers(answer).lower()
-    if _ANSWER_WORDS & set(re.findall(r"\w+", low)):
+    if _ANSWER_WORDS & set(re.findall(r"\w+", strip_markers(answer).lower())):
         return False
-    analyze = Analyzer(lang if lang in ("de", "en") else "de")
+    analyze = _analyzer(lang if lang in ("de", "en") else "de")
     said = set(analyze(strip_markers(answer))) - _FILLER
     return bool(said) and said <= set(analyze(question))
-

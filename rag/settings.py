@@ -48,11 +48,11 @@ class Settings:
     answer_chunks: int = 8              # retrieved chunks whose sentences compete for the prompt
     evidence_chars: int = 900           # characters of source sentences shown to the LLM (~250 tokens: TTFT)
     answer_sources: int = 4             # at most this many numbered sources (6: 2 answers fewer, fewer with evidence)
-    evidence_margin: float = 0.06      # only sentences within this cosine of the best (XQuAD: -0.3 pt evidence, -30 % chars)
+    evidence_margin: float = 0.06       # only sentences within this cosine of the best (XQuAD: -0.3 pt evidence, -30 % chars)
     support_threshold: float = 0.80     # min claim/sentence cosine before the LLM check; eval/calibrate_support.py
     verify_citations: bool = True       # the LLM confirms each citation the cheap checks accept (~0.8 s each)
     require_citation: bool = True       # an answer no source supports is replaced by "the articles don't say"
-    retry_on_unsupported: bool = True   # an unsupported draft is asked again with the best source alone
+    retry_on_unsupported: bool = True   # a rejected draft is asked once more without the source it misread
     embed_batch_size: int = 16
     # chunking (sizes in embedder tokens)
     chunk_tokens: int = 300
