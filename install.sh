@@ -25,4 +25,4 @@ if [ -z "${RAG_SKIP_MODELS:-}" ]; then
   # default embedder and LLM, plus the tiny models the tests use
   .venv/bin/rag models prepare multilingual-e5-small qwen2.5-coder-1.5b smollm2-135m all-minilm-l6-v2
 fi
-echo "installed: activate with 'source .venv/bin/activate', then try: rag search \"Wie viel will Alibaba in KI investieren?\""
+echo "installed: activate with 'source .venv/bin/activate', then try: rag ask \"Wie viel will Alibaba in KI investieren?\""
