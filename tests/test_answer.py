@@ -203,6 +203,10 @@ class TurnsGenerator(ScriptedGenerator):
             self.pieces = [self.replies.pop(0)]
         yield from super().stream(messages, max_tokens, stop)
 
+    def answering_calls(self) -> list[list[dict]]:
+        """The prompts of answering calls, without the citation checks."""
+        return [m for m in self.seen if not m[-1]["content"].startswith("Fact check")]
+
 
 def test_a_draft_the_check_rejects_is_asked_again_without_the_misread_source(retriever, tiny):
     tiny = replace(tiny, evidence_margin=1.0)       # the tiny embedder's cosines are not calibrated: show 4 sources
@@ -214,7 +218,7 @@ def test_a_draft_the_check_rejects_is_asked_again_without_the_misread_source(ret
                  if "4,8%" in good.text[a - good.start:b - good.start])
     gen = TurnsGenerator([f"{claim.replace('4,8%', '9,9%')} [{other.n}].", f"{claim} [1]."])
     answer = Assistant(retriever, gen, tiny).ask(question)
-    retry_prompt = [m for m in gen.seen if not m[-1]["content"].startswith("Fact check")][1][-1]["content"]
+    retry_prompt = gen.answering_calls()[1][-1]["content"]
     assert not answer.abstained and "4,8%" in answer.text and answer.timings["retried"]
     assert answer.citations[0].quote == claim and "9,9%" in answer.draft      # the draft keeps what was streamed
     shown = retry_prompt.split("</sources>")[0]
@@ -227,7 +231,7 @@ def test_an_answer_that_only_restates_the_question_is_no_answer(retriever, tiny)
     gen = TurnsGenerator(["Alibaba soll mit Nvidias H20 vergleichbar sein [1]."] * 2)
     answer = Assistant(retriever, gen, tiny).ask(question)
     assert answer.abstained and answer.text == "Dazu steht in den Artikeln nichts." and answer.citations == []
-    assert len([m for m in gen.seen if not m[-1]["content"].startswith("Fact check")]) == 2     # it was asked again
+    assert len(gen.answering_calls()) == 2     # it was asked again
 
 
 def test_the_echoed_instruction_and_words_between_markers_are_removed(retriever):
