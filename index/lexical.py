@@ -67,6 +67,17 @@ class BM25Index:
         top = top[scores[top] > 0]
         return scores[top], top
 
+    def common(self, word: str, share: float) -> bool:
+        """True when a stem of `word` occurs in at least `share` of the rows ("Alibaba" in a corpus about it).
+
+        >>> b = BM25Index.build(["Alibaba investiert", "Alibaba und Apple", "Apple und China"], "de")
+        >>> b.common("Alibaba", 0.6), b.common("China", 0.6), b.common("Tencent", 0.6)
+        (True, False, False)
+        """
+        vocab, indptr = self.model.vocab_dict, self.model.scores["indptr"]
+        n = max(int(self.model.scores["num_docs"]), 1)
+        return any(t in vocab and (indptr[vocab[t] + 1] - indptr[vocab[t]]) / n >= share for t in self.analyze(word))
+
     def known(self, word: str) -> bool:
         """True when `word` (stemmed) occurs in the indexed texts."""
         return any(t in self.model.vocab_dict for t in self.analyze(word))

@@ -26,6 +26,9 @@ NAME_SHARE = 0.5     # at least half of a claim's names must appear in the cited
 MARK_BONUS = 0.02    # support bonus for the passage the model itself cited
 _TRAILING = re.compile(r"([.!?])((?:\s*\[\d{1,3}\])+)")
 _BETWEEN = re.compile(r"(\[\d{1,3}\])\s*(?:,|and|und)\s*(?=\[\d)")
+_POINTER = re.compile(r",?\s*\b(?:according to|as stated in|as (?:reported|said) in|citing|laut|gemäß)(?=\s*\[\d)", re.I)
+_DATE = re.compile(r",?\s+(?:in|on|at|from|since|during|im|am|seit|ab|zum)\s+(?:[^\s,.;\[\]\d]+\s+){0,4}?"
+                   r"(?:19|20)\d\d(?:-\d\d){0,2}\b", re.I)
 _ECHO = re.compile(r",?\s*\bciting (?:the )?sources?(?: as)?(?= *(?:\[|and\b|[.!?]|$))(?: and)?", re.I)   # the instruction, echoed
 
 
@@ -53,6 +56,21 @@ def amounts(text: str, lang: str) -> set[tuple[str, int]]:
     scales = _SCALE.get(lang, _SCALE["de"])
     return {("1" if num[0].isalpha() else num.replace(",", "."), scales[w.lower()])
             for num, w in _SCALED.findall(text) if w.lower() in scales}
+
+
+def stated_numbers(text: str, lang: str) -> set[str]:
+    """`numbers` plus the scaled amounts written out: "eine Million" also states "1" and "1.000.000".
+
+    >>> sorted(stated_numbers("mehr als eine Million Bestellungen", "de"))
+    ['1', '1.000.000', '1000000']
+    """
+    out = numbers(text)
+    for num, power in amounts(text, lang):
+        out.add(num)
+        value = float(num) * 10 ** power
+        if value.is_integer():      # "1,000,000 orders" for "eine Million Bestellungen"
+            out |= {f"{int(value):,}".replace(",", "."), str(int(value))}
+    return out
 
 
 def names(text: str) -> set[str]:
@@ -115,7 +133,7 @@ class SupportChecker:
                 who = {w for w in who if len(w) > 3 and self.known(w)}
             subject = {w for w in who & asked if len(w) > 3 and self.known(w)}
             for j, window in enumerate(source_windows):
-                if need - numbers(window) or _names_found(who, window) < NAME_SHARE \
+                if need - stated_numbers(window, self.source_language) or _names_found(who, window) < NAME_SHARE \
                         or _names_found(subject, window) < 1.0 \
                         or scaled - amounts(window, self.source_language):     # "3 million" for "3 Milliarden"
                     sim[i, j] = 0.0
@@ -137,6 +155,7 @@ def cite(answer: str, sources: list[Passage], checker: SupportChecker, language:
     Sentences no source supports are dropped (`drop_unsupported`): nothing uncited reaches the reader.
     """
     answer = _BETWEEN.sub(r"\1 ", _ECHO.sub("", answer.replace("[n]", "")))     # "[1] and [3]" -> "[1] [3]"
+    answer = drop_guessed_dates(_POINTER.sub("", answer), {p.n: p.text for p in sources})
     answer = _TRAILING.sub(lambda m: m.group(2) + m.group(1), answer)  # "Yuan. [1]" -> "Yuan [1]."
     spans = split_sentences(answer) or ([(0, len(answer))] if answer.strip() else [])
     claims = [answer[a:b] for a, b in spans]
@@ -161,6 +180,25 @@ def cite(answer: str, sources: list[Passage], checker: SupportChecker, language:
         if tags or not drop_unsupported:
             out.append(_with_tags(strip_markers(claim), tags))
     return " ".join(out).strip(), citations
+
+
+def drop_guessed_dates(answer: str, shown: dict[int, str]) -> str:
+    """The answer without date phrases whose year the sources a sentence cites do not state (the 1.5B model adds them).
+
+    The fact stays and is checked; only the guessed "in the first quarter of 2025" goes. `shown` maps n to source text.
+
+    >>> drop_guessed_dates("Revenue grew by 26% in the first quarter of 2025 [1].", {1: "Umsatzplus von 26 Prozent", 2: "2025"})
+    'Revenue grew by 26% [1].'
+    >>> drop_guessed_dates("Die Konferenz fand im September 2025 statt [1].", {1: "Apsara Conference 2025"})
+    'Die Konferenz fand im September 2025 statt [1].'
+    """
+    out, last = [], 0
+    for a, b in split_sentences(answer):
+        cited = [shown[n] for n in markers(answer[a:b]) if n in shown] or list(shown.values())
+        stated = set().union(*(numbers(text) for text in cited)) if cited else set()
+        out.append(answer[last:a] + _DATE.sub(lambda m: m.group(0) if numbers(m.group(0)) <= stated else "", answer[a:b]))
+        last = b
+    return "".join(out) + answer[last:]
 
 
 def _choose(marked: list[int], row: np.ndarray, units, threshold: float, n_sources: int,

@@ -133,7 +133,8 @@ def messages(question: str, sources: list[Passage], language: str) -> list[dict]
     """Chat messages for the answer: fixed system prompt first, then sources and the question."""
     show = gloss_numbers if language == "en" else (lambda t: t)
     # One line per source, the whole block fenced once: ~15 prompt tokens per source fewer than tags each.
-    lines = [f"[{p.n}] {show(_one_line(p.text))}" for p in sources]
+    # Best source last, next to the question: the 1.5B model leans on what it read last.
+    lines = [f"[{p.n}] {show(_one_line(p.text))}" for p in reversed(sources)]
     user = ("<sources>\n" + "\n".join(lines) + f"\n</sources>\n\nQuestion: {sanitize(question)}\n"
             + INSTRUCTION.get(language, INSTRUCTION["de"]))
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

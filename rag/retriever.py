@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -44,13 +45,33 @@ class Retriever:
         qv = shift_queries(self.embedder.embed(qs, kind="query"), langs, s.corpus_language, self.embedder,
                            s.language_shift)
         dense = self._dense(qv) if s.dense_weight > 0 else [[]] * len(qs)
+        sv = self._sentence_queries(qs, langs, qv)
         out = []
-        for q, lang, d_ids, v in zip(qs, langs, dense, qv):
+        for q, lang, d_ids, v in zip(qs, langs, dense, sv):
             bm25_weight = s.bm25_weight if lang == s.corpus_language else s.cross_lingual_bm25_weight
             b_ids = self.index.bm25.search(q, s.candidates)[1] if bm25_weight > 0 else []
             fused, ranks = fuse([d_ids, [int(i) for i in b_ids]], [s.dense_weight, bm25_weight], s.rrf_k)
             out.append(self._hits(fused, ranks, k, v))
         return out
+
+    def focus(self, question: str) -> str:
+        """The question without the words most chunks contain: what tells its sentences apart.
+
+        In articles about Alibaba every sentence says "Alibaba", and the embedder ranks "Alibaba invests
+        380 billion" above "the cloud unit grew 26 percent" for "How fast did Alibaba's cloud revenue grow?".
+        """
+        words = re.findall(r"[^\W_][\w-]*", question)
+        return " ".join(w for w in words if not self.index.bm25.common(w, self.settings.focus_share))
+
+    def _sentence_queries(self, qs: list[str], langs: list[str], qv: np.ndarray) -> np.ndarray:
+        """The vectors that rank sentences: the question blended with its `focus` (`focus_weight`)."""
+        w = self.settings.focus_weight
+        if w <= 0 or not len(qs):
+            return qv
+        focused = [self.focus(q) or q for q in qs]
+        fv = shift_queries(self.embedder.embed(focused, kind="query"), langs, self.settings.corpus_language,
+                           self.embedder, self.settings.language_shift)
+        return (1 - w) * qv + w * fv       # cos is linear in the query: this blends the two cosines
 
     def _dense(self, qv: np.ndarray) -> list[list[int]]:
         """Chunk ids per query, best first, scored cos(q, chunk) + w * max cos(q, sentence of chunk)."""

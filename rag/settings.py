@@ -67,6 +67,8 @@ class Settings:
     bm25_weight: float = 0.2
     cross_lingual_bm25_weight: float = 0.0   # BM25 weight when the question is not in the corpus language
     language_shift: float = 1.0         # weight of the cross-lingual query shift (rag/langshift.py); 0 = off
+    focus_weight: float = 0.5           # sentence score = (1-w) cos(q) + w cos(q without the corpus's common words)
+    focus_share: float = 0.3            # a word in at least this share of chunks is common (0.3: +1 evidence of 40)
     corpus_language: str = "de"
     store: str = "auto"                 # auto | flat | hnsw
     hnsw_threshold: int = 1_000_000     # vectors; above this "auto" picks HNSW (eval/bench_ann.py)
@@ -105,6 +107,8 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError("chunk_tokens must be >= 16 and 0 <= chunk_overlap < chunk_tokens")
     if s.top_k < 1 or s.candidates < 1:
         raise ConfigError("top_k and candidates must be at least 1")
+    if not 0 <= s.focus_weight <= 1 or not 0 < s.focus_share <= 1:
+        raise ConfigError("focus_weight must be within 0..1 and focus_share within (0, 1]")
     if s.store not in ("auto", "flat", "hnsw"):
         raise ConfigError(f"store must be one of auto, flat, hnsw (got {s.store!r})")
     return s

@@ -247,3 +247,26 @@ def test_sentences_far_below_the_best_are_not_shown_even_with_budget_left(retrie
     _, rank, a, b = max((s - 0.01 * r, r, a, b) for r, h in enumerate(hits) for a, b, s in h.sentences)
     top = hits[rank].text[a - hits[rank].start:b - hits[rank].start]
     assert len(wide) > 1 and [p.text for p in narrow] == [top]      # margin 0: the best sentence alone
+
+
+def test_a_guessed_date_and_pointer_words_go_but_the_supported_fact_stays(retriever):
+    sources = _sources(retriever, "Aktie Hongkong Prozent")
+    src = next(p for p in sources if "4,8%" in p.text)
+    claim = next(src.text[a - src.start:b - src.start] for a, b in split_sentences(src.text, src.start)
+                 if "4,8%" in src.text[a - src.start:b - src.start]).rstrip(".")
+    assert "1999" not in " ".join(p.text for p in sources)
+    text, cites = cite(f"{claim} im ersten Quartal 1999, laut [{src.n}].", sources,
+                       SupportChecker(retriever.embedder, 0.8))
+    assert cites and "1999" not in text and "laut" not in text and text.startswith(claim)
+    assert cites[0].quote.rstrip(".") == claim
+
+
+def test_a_number_written_out_in_digits_matches_the_amount_in_words(retriever):
+    sources = _sources(retriever, "Bestellungen Million drei Stunden")
+    src = next(p for p in sources if "eine Million" in p.text)
+    sentence = next(src.text[a - src.start:b - src.start] for a, b in split_sentences(src.text, src.start)
+                    if "eine Million" in src.text[a - src.start:b - src.start])
+    checker = SupportChecker(retriever.embedder, 0.0)
+    written = checker.matrix([sentence.replace("eine Million", "1.000.000")], [sentence], [sentence])[0, 0]
+    wrong = checker.matrix([sentence.replace("eine Million", "2.000.000")], [sentence], [sentence])[0, 0]
+    assert written > 0.9 and wrong == 0.0

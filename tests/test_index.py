@@ -152,3 +152,23 @@ def test_english_question_finds_the_german_passage(corpus, e5, e5_embedder):
     top = r.search("Which processor is said to match Nvidia's H20?", 3)
     assert "Zhenwu 810E" in top[0].text
     assert "Zhenwu 810E" in top[0].text[top[0].sentence_start - top[0].start:top[0].sentence_end - top[0].start]
+
+
+def _sentence_rank(hits, needle: str) -> int:
+    """Rank of the first sentence containing `needle` among all sentences of `hits`, best score first."""
+    pool = sorted(((s, h.text[a - h.start:b - h.start]) for h in hits for a, b, s in h.sentences), key=lambda t: -t[0])
+    return next(i for i, (_, text) in enumerate(pool) if needle in text)
+
+
+def test_sentences_are_ranked_by_what_tells_them_apart(corpus, e5, e5_embedder):
+    build_index(corpus, e5.index_path, settings=e5, embedder=e5_embedder, progress=False)
+    index = load(e5.index_path, e5.embedder)
+    question = "How fast did Alibaba's cloud revenue grow?"
+    focused = Retriever(index, e5_embedder, e5)
+    assert "Alibaba" not in focused.focus(question) and "cloud revenue grow" in focused.focus(question)
+    plain = Retriever(index, e5_embedder, e5.replace(focus_weight=0.0))
+    growth = "Umsatzplus von 26 Prozent"
+    focused_rank = _sentence_rank(focused.search(question, 8), growth)
+    plain_rank = _sentence_rank(plain.search(question, 8), growth)
+    # the embedder alone ranks sentences saying "Alibaba invests ..." above the one that answers
+    assert focused_rank <= 2 < 5 <= plain_rank
