@@ -108,7 +108,7 @@ def test_article_text_cannot_pose_as_a_chat_message(retriever):
     msgs = messages("Frage?", sources, "de")
     user = msgs[1]["content"]
     assert msgs[0]["role"] == "system" and user.count("<sources>") == 1 and user.count("</sources>") == 1
-    assert [line[:3] for line in user.split("\n") if line.startswith("[")] == [f"[{p.n}]" for p in sources]
+    assert [line[:3] for line in user.split("\n") if line.startswith("[")] == [f"[{p.n}]" for p in reversed(sources)]   # best last
 
 
 def test_planted_instructions_in_an_article_do_not_reach_the_prompt_as_structure(tmp_path, tiny, tiny_embedder):
