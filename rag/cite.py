@@ -195,7 +195,7 @@ def drop_guessed_dates(answer: str, shown: dict[int, str]) -> str:
     out, last = [], 0
     for a, b in split_sentences(answer):
         cited = [shown[n] for n in markers(answer[a:b]) if n in shown] or list(shown.values())
-        stated = set().union(*(numbers(text) for text in cited)) if cited else set()
+        stated = set().union(*(numbers(text) for text in cited))
         out.append(answer[last:a] + _DATE.sub(lambda m: m.group(0) if numbers(m.group(0)) <= stated else "", answer[a:b]))
         last = b
     return "".join(out) + answer[last:]

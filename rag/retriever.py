@@ -69,8 +69,13 @@ class Retriever:
         if w <= 0 or not len(qs):
             return qv
         focused = [self.focus(q) or q for q in qs]
-        fv = shift_queries(self.embedder.embed(focused, kind="query"), langs, self.settings.corpus_language,
-                           self.embedder, self.settings.language_shift)
+        changed = [i for i, (q, f) in enumerate(zip(qs, focused)) if f != q]     # the rest keep their vector
+        if not changed:
+            return qv
+        fv = qv.copy()
+        fv[changed] = shift_queries(self.embedder.embed([focused[i] for i in changed], kind="query"),
+                                    [langs[i] for i in changed], self.settings.corpus_language, self.embedder,
+                                    self.settings.language_shift)
         return (1 - w) * qv + w * fv       # cos is linear in the query: this blends the two cosines
 
     def _dense(self, qv: np.ndarray) -> list[list[int]]:
