@@ -113,6 +113,6 @@ def _judged_sentences(answer, assistant) -> list[list[bool]]:
                 oks.append(False)
                 continue
             oks.append(assistant.checker.supports(claim, c.quote, context_text(c.title, c.text), answer.language,
-                                                  answer.standalone_question, shown_text(c.title, c.quote)))
+                                                  answer.standalone_question, shown_text(c.title, c.quote), c.source))
         judged.append(oks)
     return judged

@@ -36,7 +36,8 @@ class Assistant:
         self.settings = settings
         self.checker = SupportChecker(self.retriever.embedder, settings.support_threshold, settings.corpus_language,
                                       known=lambda word: self.retriever.index.bm25.known(word),
-                                      verify=self._verify if settings.verify_citations else None)
+                                      verify=self._verify if settings.verify_citations else None,
+                                      article=self._article_text)
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
         """The full answer (see `ask_stream` for the same, streamed)."""
@@ -52,7 +53,8 @@ class Assistant:
         standalone = self._condense(question, history) if history else question
         s = self.settings
         hits = self.retriever.search(standalone, s.answer_chunks)
-        sources = passages(hits, s.evidence_chars, most=s.answer_sources, margin=s.evidence_margin)
+        sources = passages(hits, s.evidence_chars, most=s.answer_sources, margin=s.evidence_margin,
+                           gap_chars=s.evidence_gap_chars)
         t_retrieved = time.perf_counter()
         raw, first = "", None
         msgs = messages(standalone, sources, lang)
@@ -114,6 +116,10 @@ class Assistant:
         if not citations and self.settings.require_citation:     # nothing in it is backed by a source
             return _abstention(question, standalone, lang, timings, raw, shown)
         return Answer(question, text, citations, False, lang, standalone, timings, raw, shown)
+
+    def _article_text(self, source: str) -> str:
+        """The full text of the indexed document `source` ("" if the index does not have it)."""
+        return self.retriever.index.docs.get(source, {}).get("text", "")
 
     def _verify(self, claim: str, source: str) -> bool:
         """The LLM's yes/no on whether `source` states `claim` (greedy, two tokens)."""

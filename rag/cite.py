@@ -1,8 +1,9 @@
 """Map [n] markers to passages and check each cited claim against the passage it points at.
 
 Support of a claim by a source sentence = cosine of their embeddings (the claim as a query),
-set to 0 when the claim has a number the passage does not contain, or when fewer than half of its
-names (capitalised words) occur in the passage. A marker whose passage
+set to 0 when the claim has a number the passage does not contain, a number that moves the other way
+than in the sentence or a role the sentence does not give (`rag.facts`), or when fewer than half of its names (capitalised words) occur
+in the passage. A marker whose passage
 does not support its sentence is re-pointed to the passage that does, or dropped; an unmarked
 sentence that a passage supports gets that marker. Markers are renumbered 1..m by first use.
 """
@@ -17,7 +18,9 @@ import numpy as np
 
 from index.lexical import Analyzer
 from index.sentences import split_sentences
+from rag.facts import contradicts, wrong_role
 from rag.prompt import Passage
+from rag.scope import without_scope
 from rag.types import Citation
 
 _MARK = re.compile(r"\s*\[(\d{1,3})\]")
@@ -110,23 +113,36 @@ class SupportChecker:
     """Scores how well source sentences support answer sentences.
 
     `known(word)` says whether a word occurs in the indexed articles at all: a name the question and
-    the claim share ("Tencent") that the articles know must then be in the cited passage, so an answer
-    about one company cannot cite a passage about another. `verify(claim, sentence)` is an optional
-    second opinion (the LLM asked yes/no) on the pairs the cheap checks accept.
+    the claim share ("Tencent") that the articles know must then be in the cited passage's article
+    (`article(source)` gives its text; without it, the passage), so an answer about one company cannot
+    cite a passage about another. `verify(claim, sentence)` is an optional second opinion (the LLM
+    asked yes/no) on the pairs the cheap checks accept.
     """
 
     def __init__(self, embedder, threshold: float, source_language: str = "de",
-                 known: Callable[[str], bool] | None = None, verify: Callable[[str, str], bool] | None = None):
+                 known: Callable[[str], bool] | None = None, verify: Callable[[str, str], bool] | None = None,
+                 article: Callable[[str], str] | None = None):
         self.embedder, self.threshold, self.source_language = embedder, threshold, source_language
         self.known, self.verify = known or (lambda word: False), verify
+        self.article = article or (lambda source: "")
+
+    def subject_window(self, source: str, context: str) -> str:
+        """Where the question's names must occur: the title and chunk `context`, then the whole article.
+
+        "Das Budget ... auf der Apsara Conference" cites a chunk of the Apsara article that does not repeat the name.
+        """
+        return f"{context}\n{self.article(source)}"
 
     def matrix(self, claims: list[str], sources: list[str], source_windows: list[str],
-               claim_language: str = "de", question: str = "") -> np.ndarray:
-        """support[i, j] of claim i by source sentence j (0 when a claim number is missing from window j)."""
+               claim_language: str = "de", question: str = "", subject_windows: list[str] | None = None) -> np.ndarray:
+        """support[i, j] of claim i by source sentence j (0 when a claim number is missing from window j).
+
+        The names a claim shares with the question must occur in `subject_windows[j]` (default: the source window).
+        """
         if not claims or not sources:
             return np.zeros((len(claims), len(sources)), dtype=np.float32)
         sim = self.embedder.embed(claims, kind="query") @ self.embedder.embed(sources, kind="passage").T
-        asked = names(question)
+        asked, subject_windows = names(question), subject_windows or source_windows
         for i, claim in enumerate(claims):
             need, who, scaled = numbers(claim), names(claim), amounts(claim, claim_language)
             if claim_language != self.source_language:     # "New Year" is no name to look for in German text
@@ -134,16 +150,18 @@ class SupportChecker:
             subject = {w for w in who & asked if len(w) > 3 and self.known(w)}
             for j, window in enumerate(source_windows):
                 if need - stated_numbers(window, self.source_language) or _names_found(who, window) < NAME_SHARE \
-                        or _names_found(subject, window) < 1.0 \
-                        or scaled - amounts(window, self.source_language):     # "3 million" for "3 Milliarden"
+                        or _names_found(subject, subject_windows[j]) < 1.0 \
+                        or scaled - amounts(window, self.source_language) \
+                        or contradicts(claim, sources[j]) or wrong_role(claim, sources[j], window):
                     sim[i, j] = 0.0
         return sim
 
 
     def supports(self, claim: str, sentence: str, context: str, claim_language: str = "de",
-                 question: str = "", shown: str = "") -> bool:
+                 question: str = "", shown: str = "", source: str = "") -> bool:
         """The whole check for one pair: gates and cosine on `sentence` within `context`, then `verify` on `shown`."""
-        score = self.matrix([claim], [sentence], [context], claim_language, question)[0, 0]
+        score = self.matrix([claim], [sentence], [context], claim_language, question,
+                            [self.subject_window(source, context)])[0, 0]
         ok = score > 0 and score >= self.threshold          # 0: a gate failed, whatever the threshold
         return bool(ok and (self.verify is None or self.verify(claim, shown or sentence)))
 
@@ -152,20 +170,24 @@ def cite(answer: str, sources: list[Passage], checker: SupportChecker, language:
          drop_unsupported: bool = True, question: str = "") -> tuple[str, list[Citation]]:
     """The answer with checked, renumbered markers, and the citations they map to.
 
-    Sentences no source supports are dropped (`drop_unsupported`): nothing uncited reaches the reader.
+    Sentences no source supports are dropped (`drop_unsupported`): nothing uncited reaches the reader; nor do
+    sentences beside the answer that only restate the `question`.
     """
     answer = _BETWEEN.sub(r"\1 ", _ECHO.sub("", answer.replace("[n]", "")))     # "[1] and [3]" -> "[1] [3]"
-    answer = drop_guessed_dates(_POINTER.sub("", answer), {p.n: p.text for p in sources})
+    answer = drop_guessed_dates(_POINTER.sub("", without_scope(answer)), {p.n: p.text for p in sources})
     answer = _TRAILING.sub(lambda m: m.group(2) + m.group(1), answer)  # "Yuan. [1]" -> "Yuan [1]."
     spans = split_sentences(answer) or ([(0, len(answer))] if answer.strip() else [])
     claims = [answer[a:b] for a, b in spans]
     units = [(p, a, b) for p in sources for a, b in split_sentences(p.text, p.start)]
     support = checker.matrix([strip_markers(c) for c in claims], [p.text[a - p.start:b - p.start] for p, a, b in units],
-                             [_context(p) for p, _, _ in units], language, question)
+                             [_context(p) for p, _, _ in units], language, question,
+                             [checker.subject_window(p.hit.source, _context(p)) for p, _, _ in units])
     numbering: dict[int, int] = {}
     citations: list[Citation] = []
     out = []
     for i, claim in enumerate(claims):
+        if question and len(claims) > 1 and restates(claim, question, language):
+            continue            # "Dies wurde angekündigt [1]." after the answer adds nothing
         chosen = _choose(markers(claim), support[i], units, checker.threshold, len(sources), checker.verify,
                          strip_markers(claim))
         tags = []

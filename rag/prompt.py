@@ -59,14 +59,16 @@ def sanitize(text: str) -> str:
 
 
 def passages(hits: list[Hit], budget: int = 900, rank_prior: float = 0.01, most: int = 6,
-             margin: float = 1.0) -> list[Passage]:
+             margin: float = 1.0, gap_chars: int = 0) -> list[Passage]:
     """The sentences closest to the question across `hits`, within `budget` characters, as numbered sources.
 
     Sentences are ranked by cosine with the question minus `rank_prior` per rank of their chunk (the
     fused ranking knows things one sentence does not); adjacent chosen sentences of one chunk merge
     into one source; sentences more than `margin` below the best are left out even when the budget has
     room (fewer distractors, fewer tokens). Fewer prompt tokens than whole chunks, so a faster first token. Sentences that
-    address an AI assistant (`rag.guard`) are never shown: articles are data, not instructions.
+    address an AI assistant (`rag.guard`) are never shown: articles are data, not instructions. A single sentence
+    between two chosen ones of a chunk is shown too while the total stays within `budget + gap_chars`: "Die
+    Zusammenarbeit zielt auf Physical AI" between "Partnerschaft mit Nvidia" and "Schwerpunktbereiche wie ...".
     """
     pool = [(score - rank_prior * rank, rank, a, b) for rank, h in enumerate(hits) for a, b, score in _scored(h, rank)
             if not looks_like_instruction(h.text[a - h.start:b - h.start])]
@@ -82,6 +84,7 @@ def passages(hits: list[Hit], budget: int = 900, rank_prior: float = 0.01, most:
             continue
         chosen.add((rank, a, b))
         used += b - a
+    _fill_gaps(hits, chosen, budget + gap_chars - used)
     runs: list[list[tuple[int, int, int]]] = []
     for rank, a, b in sorted(chosen):
         if runs and runs[-1][-1][0] == rank and _adjacent(hits[rank], runs[-1][-1][2], a):
@@ -95,6 +98,18 @@ def passages(hits: list[Hit], budget: int = 900, rank_prior: float = 0.01, most:
         h, a, b = hits[run[0][0]], run[0][1], run[-1][2]
         out.append(Passage(n, h, a, b, h.text[a - h.start:b - h.start]))
     return out
+
+
+def _fill_gaps(hits: list[Hit], chosen: set[tuple[int, int, int]], room: int) -> None:
+    """Add to `chosen` the one sentence between two chosen sentences of a hit, while `room` characters last."""
+    for rank, h in enumerate(hits):
+        spans = [(a, b) for a, b, _ in _scored(h, rank)]
+        picked = [i for i, (a, b) in enumerate(spans) if (rank, a, b) in chosen]
+        for i, j in zip(picked, picked[1:]):
+            a, b = spans[i + 1]
+            if j == i + 2 and b - a <= room and not looks_like_instruction(h.text[a - h.start:b - h.start]):
+                chosen.add((rank, a, b))
+                room -= b - a
 
 
 def _scored(h: Hit, rank: int) -> list[tuple[int, int, float]]:

@@ -21,6 +21,7 @@ from index.snapshot import LoadedIndex, current_name, load
 from rag.errors import InputError
 from rag.lang import detect
 from rag.langshift import shift_queries
+from rag.scope import article_scope
 from rag.settings import Settings, load_settings
 from rag.types import Hit
 
@@ -38,19 +39,31 @@ class Retriever:
         return self.search_many([question], k)[0]
 
     def search_many(self, questions: list[str], k: int | None = None) -> list[list[Hit]]:
-        """The k best passages for each question (queries embedded in one batch)."""
-        qs = [clean_question(q) for q in questions]
-        s, k = self.settings, k or self.settings.top_k
+        """The k best passages for each question (queries embedded in one batch).
+
+        A question that names its article ("according to the article about the Qwen app") is answered
+        from the article that best matches that topic alone (`rag.scope`).
+        """
+        scoped = [article_scope(clean_question(q)) for q in questions]
+        topics = [t for _, t in scoped if t]
+        found = iter(h[0].source if h else None for h in (self._search(topics, 1) if topics else []))
+        return self._search([q for q, _ in scoped], k, [next(found) if t else None for _, t in scoped])
+
+    def _search(self, qs: list[str], k: int | None, only: list[str | None] | None = None) -> list[list[Hit]]:
+        """Hybrid search per question, within the document `only[i]` when that is set."""
+        s, k, only = self.settings, k or self.settings.top_k, only or [None] * len(qs)
         langs = [detect(q, s.corpus_language) for q in qs]
         qv = shift_queries(self.embedder.embed(qs, kind="query"), langs, s.corpus_language, self.embedder,
                            s.language_shift)
-        dense = self._dense(qv) if s.dense_weight > 0 else [[]] * len(qs)
+        dense = self._dense(qv, only) if s.dense_weight > 0 else [[]] * len(qs)
         sv = self._sentence_queries(qs, langs, qv)
         out = []
-        for q, lang, d_ids, v in zip(qs, langs, dense, sv):
+        for q, lang, d_ids, v, doc in zip(qs, langs, dense, sv, only):
             bm25_weight = s.bm25_weight if lang == s.corpus_language else s.cross_lingual_bm25_weight
-            b_ids = self.index.bm25.search(q, s.candidates)[1] if bm25_weight > 0 else []
-            fused, ranks = fuse([d_ids, [int(i) for i in b_ids]], [s.dense_weight, bm25_weight], s.rrf_k)
+            b_ids = [int(i) for i in self.index.bm25.search(q, s.candidates)[1]] if bm25_weight > 0 else []
+            if doc:
+                b_ids = [i for i in b_ids if self.index.chunks[i].doc_id == doc]
+            fused, ranks = fuse([d_ids, b_ids], [s.dense_weight, bm25_weight], s.rrf_k)
             out.append(self._hits(fused, ranks, k, v))
         return out
 
@@ -78,16 +91,16 @@ class Retriever:
                                     self.settings.language_shift)
         return (1 - w) * qv + w * fv       # cos is linear in the query: this blends the two cosines
 
-    def _dense(self, qv: np.ndarray) -> list[list[int]]:
+    def _dense(self, qv: np.ndarray, only: list[str | None] | None = None) -> list[list[int]]:
         """Chunk ids per query, best first, scored cos(q, chunk) + w * max cos(q, sentence of chunk)."""
         ix, c = self.index, self.settings.candidates
         chunk_ids = ix.store.search(qv, c)[1]
         has_sents = len(ix.sent_store) > 0 and self.settings.sentence_weight > 0
         sent_ids = ix.sent_store.search(qv, 3 * c)[1] if has_sents else [[]] * len(qv)
         out = []
-        for q, cids, sids in zip(qv, chunk_ids, sent_ids):
-            cand = np.array(sorted({int(i) for i in cids if i >= 0}
-                                   | {int(ix.sentences["chunk"][j]) for j in sids if j >= 0}), dtype=np.int64)
+        for q, cids, sids, doc in zip(qv, chunk_ids, sent_ids, only or [None] * len(qv)):
+            found = {int(i) for i in cids if i >= 0} | {int(ix.sentences["chunk"][j]) for j in sids if j >= 0}
+            cand = np.array(sorted(self._chunks_of(doc) if doc else found), dtype=np.int64)
             if not len(cand):
                 out.append([])
                 continue
@@ -96,6 +109,10 @@ class Retriever:
                 score = score + self.settings.sentence_weight * self._best_sentence(q, cand, score)
             out.append(cand[np.argsort(-score, kind="stable")].tolist())
         return out
+
+    def _chunks_of(self, doc: str) -> list[int]:
+        """Row ids of the chunks of document `doc`."""
+        return [i for i, c in enumerate(self.index.chunks) if c.doc_id == doc]
 
     def _sentence_sims(self, q: np.ndarray, ci: int) -> tuple[int, np.ndarray]:
         """(first sentence row, cosines of q with each sentence) of chunk `ci`; empty if it has none."""

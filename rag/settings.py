@@ -49,6 +49,7 @@ class Settings:
     evidence_chars: int = 900           # characters of source sentences shown to the LLM (~250 tokens: TTFT)
     answer_sources: int = 4             # at most this many numbered sources (6: 2 answers fewer, fewer with evidence)
     evidence_margin: float = 0.06       # only sentences within this cosine of the best (XQuAD: -0.3 pt evidence, -30 % chars)
+    evidence_gap_chars: int = 90        # room beyond the budget for one sentence between two shown ones (+2 of 40 evidence)
     support_threshold: float = 0.80     # min claim/sentence cosine before the LLM check; eval/calibrate_support.py
     verify_citations: bool = True       # the LLM confirms each citation the cheap checks accept (~0.8 s each)
     require_citation: bool = True       # an answer no source supports is replaced by "the articles don't say"
@@ -109,6 +110,8 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError("top_k and candidates must be at least 1")
     if not 0 <= s.focus_weight <= 1 or not 0 < s.focus_share <= 1:
         raise ConfigError("focus_weight must be within 0..1 and focus_share within (0, 1]")
+    if s.evidence_chars < 1 or s.evidence_gap_chars < 0:
+        raise ConfigError("evidence_chars must be at least 1 and evidence_gap_chars at least 0")
     if s.store not in ("auto", "flat", "hnsw"):
         raise ConfigError(f"store must be one of auto, flat, hnsw (got {s.store!r})")
     return s

@@ -172,3 +172,15 @@ def test_sentences_are_ranked_by_what_tells_them_apart(corpus, e5, e5_embedder):
     plain_rank = _sentence_rank(plain.search(question, 8), growth)
     # the embedder alone ranks sentences saying "Alibaba invests ..." above the one that answers
     assert focused_rank <= 2 < 5 <= plain_rank
+
+
+def test_a_question_that_names_its_article_is_answered_from_that_article(corpus, e5, e5_embedder):
+    build_index(corpus, e5.index_path, settings=e5, embedder=e5_embedder, progress=False)
+    r = Retriever(load(e5.index_path, e5.embedder), e5_embedder, e5)
+    question = "How much did Alibaba's share price change over twelve months?"
+    everywhere = r.search(question, 8)
+    scoped = r.search(question.rstrip("?") + " according to the article about the Qwen app?", 8)
+    assert len({h.source for h in everywhere}) > 1
+    assert {h.source for h in scoped} == {"004_efe5a641e6ba587c.txt"}
+    assert _sentence_rank(scoped, "plus 40,58%") < _sentence_rank(everywhere, "plus 40,58%")
+    assert r.search("Wer ist laut dem Artikel über die Apsara Conference der CEO?", 8)[0].source == "003_f183b677dbf21510.txt"

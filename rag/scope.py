@@ -1,0 +1,45 @@
+"""Questions that name the article to answer from: "... according to the article about the Qwen app?".
+
+Readers point at one article by its topic. Searching the whole collection for "share price over twelve
+months" then finds another article's figure (the 68 % since January, not the Qwen article's 40.58 %), so
+the retriever answers such a question from the best-matching article alone (`Retriever.search_many`).
+
+>>> article_scope("How much did the share price change according to the article about the Qwen app?")
+('How much did the share price change?', 'the Qwen app')
+>>> article_scope("Wer ist laut dem Artikel über die Apsara Conference der CEO?")
+('Wer ist der CEO?', 'die Apsara Conference')
+>>> article_scope("Wie viel will Alibaba investieren?")
+('Wie viel will Alibaba investieren?', None)
+>>> without_scope("According to the article about the Qwen app, the share rose [1]. Eddie Wu is CEO according to the article about Apsara [2].")
+'the share rose [1]. Eddie Wu is CEO [2].'
+"""
+
+from __future__ import annotations
+
+import re
+
+_EN = (r"(?:according to|as stated in|as reported in|in|from|per)\s+(?:the|this|that)\s+(?:article|story|report|piece|text)"
+       r"\s+(?:about|on|covering|regarding|concerning)\s+")
+_DE = (r"(?:laut|gemäß|in|im|aus|nach)\s+(?:dem\s+|diesem\s+)?(?:Artikel|Bericht|Beitrag|Text)\s+"
+       r"(?:über|zu|zur|zum|zu den|von|vom)\s+")
+_SCOPE = re.compile(r",?\s*\b(?:" + _EN + "|" + _DE + r")(?P<topic>[^?!.,;:\[]{3,80}?)(?=\s*(?:[?!.,;:\[]|$|\s(?:der|die|das|den|dem)\s\w+\s*[?!.]?$))",
+                    re.I)
+
+
+def article_scope(question: str) -> tuple[str, str | None]:
+    """(the question without the article it names, that article's topic) or (question, None)."""
+    m = _SCOPE.search(question)
+    if not m:
+        return question, None
+    rest = (question[:m.start()] + question[m.end():]).strip()
+    rest = re.sub(r"\s+([?!.,;:])", r"\1", re.sub(r"\s{2,}", " ", rest))
+    if len(re.findall(r"\w{3,}", rest)) < 2:        # "Was steht im Artikel über Apple?": the topic is the question
+        return question, m.group("topic").strip()
+    return rest, m.group("topic").strip()
+
+
+def without_scope(text: str) -> str:
+    """`text` without the phrases that name an article: an answer echoes them from the question."""
+    text = _SCOPE.sub("", text)
+    text = re.sub(r"\s+([?!.,;:])", r"\1", text)
+    return re.sub(r"(^|[.!?]\s+)[,;:]\s*", r"\1", text)
