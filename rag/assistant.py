@@ -16,6 +16,7 @@ from typing import Iterator
 from rag.cite import SupportChecker, cite, markers, restates, strip_markers
 from rag.generate import Generator, load_generator
 from rag.lang import detect
+from rag.parts import missing_note
 from rag.prompt import ABSTAIN, NOT_FOUND, condense_messages, gloss_numbers, messages, passages, verify_messages
 from rag.retriever import Retriever, clean_question, get_retriever
 from rag.settings import Settings, load_settings
@@ -115,6 +116,7 @@ class Assistant:
         text, citations = cite(raw, sources, self.checker, lang, question=standalone)
         if not citations and self.settings.require_citation:     # nothing in it is backed by a source
             return _abstention(question, standalone, lang, timings, raw, shown)
+        text = " ".join(filter(None, [text, missing_note(standalone, text, lang)]))     # "..., und seit wann?"
         return Answer(question, text, citations, False, lang, standalone, timings, raw, shown)
 
     def _article_text(self, source: str) -> str:

@@ -1,4 +1,5 @@
-"""Facts the cosine and the 1.5B model's yes/no both miss: which way a number moved, which role a person holds.
+"""Facts the cosine and the 1.5B model's yes/no both miss: which way a number moved, which role a person holds,
+whether companies are partners.
 
 The model reads "unter Druck ... nach unten, während ... plus 40,58%" and writes "decreased by 40.58%";
 it reads "Gründer Jack Ma" and writes "Alibaba's CEO is Jack Ma". A claim whose number moves the other
@@ -15,6 +16,10 @@ False
 >>> wrong_role("Alibaba's CEO is Jack Ma.", "das Wiederauftauchen von Gründer Jack Ma", "")
 True
 >>> wrong_role("Alibabas Chef ist Eddie Wu.", "CEO Eddie Wu verkündete eine Aufstockung.", "")
+False
+>>> wrong_role("Alibaba's AI partners are Microsoft and Alphabet.", "in die gleiche Liga wie Microsoft und Alphabet", "Partner")
+True
+>>> wrong_role("Apple is Alibaba's AI partner.", "eine geplante KI-Partnerschaft mit Apple", "")
 False
 """
 
@@ -62,13 +67,22 @@ _ROLES = {
 }
 
 
+# A relation between companies must be stated by the sentence itself: the chunk around "in die gleiche Liga wie
+# OpenAI, Microsoft und Alphabet" speaks of Alibaba as a "Partner" of other firms.
+_RELATION = re.compile(r"\w*partner\w*|\w*kooperation\w*|\w*zusammenarbeit\w*|\bcollaborat\w*|\bcooperat\w*|"
+                       r"\balliance\w*|\w*allianz\w*", re.I)
+
+
 def roles(text: str) -> set[str]:
     """The role classes a text names: {"ceo"} for "Konzernchef", {"founder"} for "Gründer"."""
     return {role for role, pattern in _ROLES.items() if pattern.search(text)}
 
 
 def wrong_role(claim: str, sentence: str, context: str) -> bool:
-    """True when `claim` gives a role that `sentence` does not (nor `context`, if the sentence names no role)."""
+    """True when `claim` gives a role that `sentence` does not (nor `context`, if the sentence names no role),
+    or a partnership the sentence does not state."""
+    if _RELATION.search(claim) and not _RELATION.search(sentence):
+        return True
     need = roles(claim)
     if not need:
         return False

@@ -272,7 +272,7 @@ def test_a_number_written_out_in_digits_matches_the_amount_in_words(retriever):
     assert written > 0.9 and wrong == 0.0
 
 
-def test_a_number_moving_the_other_way_or_a_role_the_source_does_not_give_is_not_supported(retriever):
+def test_a_number_moving_the_other_way_or_a_role_or_partnership_the_source_does_not_give_is_not_supported(retriever):
     sentence = ("Auf dem Kurszettel steht die Aktie kurzfristig unter Druck: In den vergangenen sieben Tagen ging "
                 "es um 6,22% auf 135,80 € nach unten, während die Entwicklung über zwölf Monate mit plus 40,58% "
                 "deutlich positiv bleibt.")
@@ -288,6 +288,9 @@ def test_a_number_moving_the_other_way_or_a_role_the_source_does_not_give_is_not
     assert support("In seven days the share gained 6.22%.", sentence) == 0.0
     assert support("Jack Ma is the founder.", founder) > 0
     assert support("Jack Ma is the CEO.", founder) == 0.0
+    league = "Alibaba will damit in die gleiche Liga wie OpenAI, Microsoft und Alphabet vordringen."
+    assert support("Alibaba wants to join OpenAI, Microsoft and Alphabet.", league) > 0
+    assert support("Alibaba's partners are OpenAI, Microsoft and Alphabet.", league) == 0.0
 
 
 def test_a_name_from_the_question_may_stand_anywhere_in_the_cited_article(retriever):
@@ -333,3 +336,13 @@ def test_a_sentence_beside_the_answer_that_only_restates_the_question_goes(retri
     draft = f"{claim} [{src.n}]. Dies wurde angekündigt [{src.n}]."
     assert "angekündigt" not in cite(draft, [src], checker, "de", drop_unsupported=False, question=question)[0]
     assert "angekündigt" in cite(draft, [src], checker, "de", drop_unsupported=False)[0]   # no question: kept
+
+
+def test_a_two_part_question_answered_in_part_says_which_part_is_missing(retriever, tiny):
+    question = "Was wollte Apple laut Joseph Tsai, und wie viele Mitarbeiter hat Tencent?"
+    shown = passages(retriever.search(question, tiny.answer_chunks), tiny.evidence_chars, most=tiny.answer_sources,
+                     margin=tiny.evidence_margin, gap_chars=tiny.evidence_gap_chars)
+    claim = next(line for p in shown for line in p.text.split("\n") if "Joseph Tsai" in line)
+    answer = Assistant(retriever, ScriptedGenerator([claim, " [1]."]), tiny).ask(question)
+    assert not answer.abstained and answer.citations
+    assert answer.text.endswith("Zu „wie viele Mitarbeiter hat Tencent“ steht in den Artikeln nichts.")
