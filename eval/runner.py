@@ -16,6 +16,7 @@ from pathlib import Path
 from index.sentences import split_sentences
 from eval.metrics import contains_answer, exact_match, f1, keywords_correct, mrr, ndcg_at, recall_at
 from rag.cite import context_text, markers, shown_text, strip_markers
+from rag.parts import is_note
 
 CACHE = "cache.jsonl"
 
@@ -106,6 +107,8 @@ def _judged_sentences(answer, assistant) -> list[list[bool]]:
     for a, b in split_sentences(answer.text) or []:
         sentence = answer.text[a:b]
         claim = strip_markers(sentence).strip()
+        if is_note(claim):
+            continue             # "the articles do not answer ...": an absence, not a claim to cite
         oks = []
         for n in markers(sentence):
             c = by_n.get(n)

@@ -51,3 +51,12 @@ def missing_note(question: str, answer: str, lang: str) -> str:
 def _left_open(own: set[str], said: set[str]) -> bool:
     """True when the answer uses fewer than half of a part's own content words (its question words aside)."""
     return bool(own) and 2 * len(own & said) < len(own)
+
+
+def is_note(sentence: str) -> bool:
+    """True for the sentence `missing_note` writes: it states an absence, so it cites nothing.
+
+    >>> is_note("Zu „seit wann“ steht in den Artikeln nichts."), is_note("Alibaba investiert [1].")
+    (True, False)
+    """
+    return any(re.fullmatch(re.escape(t).replace(re.escape("{part}"), ".+"), sentence.strip()) for t in NOTE.values())
