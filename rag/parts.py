@@ -22,9 +22,10 @@ _ASK = (r"wann|wie|was|wer|wen|wem|wessen|welche[rsmn]?|wo|wohin|woher|warum|wes
 # ", und seit wann ...", " and which ...": a conjunction followed by a new question word starts a second part
 _SPLIT = re.compile(r",?\s+(?:und|and|sowie|,)\s+(?=(?:" + _ASK + r")\b)", re.I)
 NOTE = {"de": "Zu „{part}“ steht in den Artikeln nichts.", "en": "The articles do not answer “{part}”."}
-_HOW = {"hoch", "viel", "viele", "lange", "groß", "stark", "weit", "oft", "much", "many", "long", "large", "high", "often", "far"}
-_QUESTION_WORDS = _HOW | set(_ASK.replace("[rsmn]?", "").replace("[nr]?", "").replace("[mnr]?", "").replace("[üu]", "ü")
-                      .replace(" ", "|").split("|"))
+# Question words, and the words "wie hoch", "how many" ask with: no part's content
+_QUESTION_WORDS = set("wann wie was wer wen wem wessen welche wo wohin woher warum weshalb wieso wozu wofür womit seit für "
+                      "in when how what who whom whose which where why since hoch viel viele lange groß stark weit oft "
+                      "much many long large high often far".split())
 
 
 def question_parts(question: str) -> list[str]:
@@ -39,7 +40,8 @@ def missing_note(question: str, answer: str, lang: str) -> str:
         return ""
     analyze = _analyzer(lang if lang in ("de", "en") else "de")
     said = set(analyze(strip_markers(answer)))
-    stems = [set(analyze(p)) - set(analyze(" ".join(_QUESTION_WORDS))) for p in parts]
+    asking = set(analyze(" ".join(_QUESTION_WORDS)))
+    stems = [set(analyze(p)) - asking for p in parts]
     others = [set().union(*(s for j, s in enumerate(stems) if j != i)) for i in range(len(parts))]
     open_parts = [p for p, own, rest in zip(parts, stems, others) if _left_open(own - rest, said)]
     if not open_parts or len(open_parts) == len(parts):
