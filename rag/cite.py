@@ -2,10 +2,10 @@
 
 Support of a claim by a source sentence = cosine of their embeddings (the claim as a query),
 set to 0 when the claim has a number the passage does not contain, a number that moves the other way
-than in the sentence or a role the sentence does not give (`rag.facts`), or when fewer than half of its names (capitalised words) occur
-in the passage. A marker whose passage
-does not support its sentence is re-pointed to the passage that does, or dropped; an unmarked
-sentence that a passage supports gets that marker. Markers are renumbered 1..m by first use.
+than in the sentence or a role the sentence does not give (`rag.facts`), or when fewer than half of
+its names (capitalised words) occur in the passage. A marker whose passage does not support its
+sentence is re-pointed to the passage that does, or dropped; an unmarked sentence that a passage
+supports gets that marker. Markers are renumbered 1..m by first use.
 """
 
 from __future__ import annotations
@@ -179,9 +179,11 @@ def cite(answer: str, sources: list[Passage], checker: SupportChecker, language:
     spans = split_sentences(answer) or ([(0, len(answer))] if answer.strip() else [])
     claims = [answer[a:b] for a, b in spans]
     units = [(p, a, b) for p in sources for a, b in split_sentences(p.text, p.start)]
+    context = {p.n: _context(p) for p in sources}          # per passage, not per sentence
+    subject = {p.n: checker.subject_window(p.hit.source, context[p.n]) for p in sources}
     support = checker.matrix([strip_markers(c) for c in claims], [p.text[a - p.start:b - p.start] for p, a, b in units],
-                             [_context(p) for p, _, _ in units], language, question,
-                             [checker.subject_window(p.hit.source, _context(p)) for p, _, _ in units])
+                             [context[p.n] for p, _, _ in units], language, question,
+                             [subject[p.n] for p, _, _ in units])
     numbering: dict[int, int] = {}
     citations: list[Citation] = []
     out = []
