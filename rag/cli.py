@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import shutil
 import sys
 
 from rag.errors import RagError
@@ -110,21 +112,39 @@ def _search(args, settings: Settings) -> int:
 
 def _ask(args, settings: Settings) -> int:
     from rag.assistant import ask_stream
-    answer = None
+    answer, draft = None, ""
+    live = sys.stdout.isatty() and not args.json     # a pipe or file gets the checked answer only, once
     for piece in ask_stream(args.question, index_dir=args.index_dir, settings=settings):
         if isinstance(piece, str):
-            if not args.json:
+            draft += piece
+            if live:
                 print(piece, end="", flush=True)
         else:
             answer = piece
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
-    print("\r\033[K" + answer.text if sys.stdout.isatty() else "\n" + answer.text)
+    print(redraw(draft, answer.text, shutil.get_terminal_size().columns) if live else answer.text)
     for c in answer.citations:
         print(f"[{c.n}] {c.source}" + (f" ({c.date})" if c.date else "") + f", chars {c.quote_start}-{c.quote_end}")
         print(f"    „{' '.join(c.quote.split())}“")
     return 0
+
+
+def redraw(draft: str, final: str, columns: int) -> str:
+    """What to print after a streamed `draft` so the terminal shows `final` in its place, once.
+
+    The citation check may rewrite the draft; it is erased over all the rows it wrapped to, not only the last.
+
+    >>> redraw("Gut [1].", "Gut [1].", 80)
+    ''
+    >>> redraw("x" * 100, "Neu [1].", 40)     # 100 characters took 3 rows: up 2, clear, print
+    '\\r\\x1b[2F\\x1b[JNeu [1].'
+    """
+    if draft.strip() == final.strip():
+        return ""
+    rows = sum(max(1, math.ceil(len(line) / max(columns, 1))) for line in draft.split("\n"))
+    return "\r" + (f"\033[{rows - 1}F" if rows > 1 else "") + "\033[J" + final
 
 
 def _ui(args, settings: Settings) -> int:

@@ -171,6 +171,19 @@ def test_real_tiny_llm_end_to_end_via_cli(tmp_path, models_dir, monkeypatch, cap
 
 
 @pytest.mark.slow
+def test_cli_answer_piped_is_printed_once_then_its_sources(tmp_path, models_dir, monkeypatch, capsys):
+    from rag.cli import main
+    monkeypatch.setenv("RAG_MODELS_DIR", models_dir)
+    code = main(["--home", str(tmp_path), "--offline", "--embedder", "all-minilm-l6-v2", "ask",
+                 "Who is Joseph Tsai?", "--llm", "smollm2-135m"])
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    answer = lines[0]     # no streamed draft before it: a pipe gets the checked answer only
+    assert answer and lines.count(answer) == 1
+    assert all(line.startswith("[") or line.startswith("    „") for line in lines[1:])
+
+
+@pytest.mark.slow
 def test_default_model_answers_in_the_question_language_with_exact_citations_and_abstains(tmp_path, models_dir):
     from rag.assistant import get_assistant
     from rag.settings import SAMPLE_ARTICLES, Settings
