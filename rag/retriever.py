@@ -93,14 +93,19 @@ class Retriever:
 
     def _dense(self, qv: np.ndarray, only: list[str | None] | None = None) -> list[list[int]]:
         """Chunk ids per query, best first, scored cos(q, chunk) + w * max cos(q, sentence of chunk)."""
-        ix, c = self.index, self.settings.candidates
-        chunk_ids = ix.store.search(qv, c)[1]
+        ix, c, only = self.index, self.settings.candidates, only or [None] * len(qv)
         has_sents = len(ix.sent_store) > 0 and self.settings.sentence_weight > 0
-        sent_ids = ix.sent_store.search(qv, 3 * c)[1] if has_sents else [[]] * len(qv)
+        free = [n for n, doc in enumerate(only) if not doc]     # a scoped query scores all its article's chunks
+        chunk_ids = dict(zip(free, ix.store.search(qv[free], c)[1])) if free else {}
+        sent_ids = dict(zip(free, ix.sent_store.search(qv[free], 3 * c)[1])) if free and has_sents else {}
         out = []
-        for q, cids, sids, doc in zip(qv, chunk_ids, sent_ids, only or [None] * len(qv)):
-            found = {int(i) for i in cids if i >= 0} | {int(ix.sentences["chunk"][j]) for j in sids if j >= 0}
-            cand = np.array(sorted(self._chunks_of(doc) if doc else found), dtype=np.int64)
+        for n, (q, doc) in enumerate(zip(qv, only)):
+            if doc:
+                ids = set(self._chunks_of(doc))
+            else:
+                ids = {int(i) for i in chunk_ids[n] if i >= 0} | {int(ix.sentences["chunk"][j])
+                                                                  for j in sent_ids.get(n, []) if j >= 0}
+            cand = np.array(sorted(ids), dtype=np.int64)
             if not len(cand):
                 out.append([])
                 continue
