@@ -19,6 +19,7 @@ import numpy as np
 from index.lexical import Analyzer
 from index.sentences import split_sentences
 from rag.facts import contradicts, wrong_role
+from rag.lists import name_list, with_items
 from rag.prompt import Passage
 from rag.scope import without_scope
 from rag.types import Citation
@@ -181,29 +182,50 @@ def cite(answer: str, sources: list[Passage], checker: SupportChecker, language:
     units = [(p, a, b) for p in sources for a, b in split_sentences(p.text, p.start)]
     context = {p.n: _context(p) for p in sources}          # per passage, not per sentence
     subject = {p.n: checker.subject_window(p.hit.source, context[p.n]) for p in sources}
-    support = checker.matrix([strip_markers(c) for c in claims], [p.text[a - p.start:b - p.start] for p, a, b in units],
-                             [context[p.n] for p, _, _ in units], language, question,
-                             [subject[p.n] for p, _, _ in units])
+
+    def check(texts: list[str], marked: list[list[int]]) -> list[list[tuple[int, int, float]]]:
+        """(passage n, unit j, support) chosen for each claim text; `marked[i]`: the passages text i cited."""
+        support = checker.matrix(texts, [p.text[a - p.start:b - p.start] for p, a, b in units],
+                                 [context[p.n] for p, _, _ in units], language, question,
+                                 [subject[p.n] for p, _, _ in units])
+        return [[(n, j, float(row[j])) for n, j in _choose(m, row, units, checker.threshold, len(sources),
+                                                            checker.verify, text)]
+                for text, m, row in zip(texts, marked, support)]
+
     numbering: dict[int, int] = {}
     citations: list[Citation] = []
+
+    def tag(n: int, j: int, score: float) -> str:
+        """The marker for passage n, numbered by first use; its citation quotes unit j."""
+        if n not in numbering:
+            numbering[n] = len(numbering) + 1
+            p, a, b = units[j]
+            citations.append(Citation(numbering[n], p.hit.source, p.hit.text, p.hit.start, p.hit.end,
+                                      p.text[a - p.start:b - p.start], a, b, p.hit.date, p.hit.title, round(score, 4)))
+        return f"[{numbering[n]}]"
+
     out = []
-    for i, claim in enumerate(claims):
-        if question and len(claims) > 1 and restates(claim, question, language):
-            continue            # "Dies wurde angekündigt [1]." after the answer adds nothing
-        chosen = _choose(markers(claim), support[i], units, checker.threshold, len(sources), checker.verify,
-                         strip_markers(claim))
-        tags = []
-        for n, j in chosen:
-            if n not in numbering:
-                numbering[n] = len(numbering) + 1
-                p, a, b = units[j]
-                citations.append(Citation(numbering[n], p.hit.source, p.hit.text, p.hit.start, p.hit.end,
-                                          p.text[a - p.start:b - p.start], a, b, p.hit.date, p.hit.title,
-                                          round(float(support[i, j]), 4)))
-            tags.append(f"[{numbering[n]}]")
-        if tags or not drop_unsupported:
-            out.append(_with_tags(strip_markers(claim), tags))
+    # "Dies wurde angekündigt [1]." after the answer adds nothing
+    said = [c for c in claims if not (question and len(claims) > 1 and restates(c, question, language))]
+    for claim, chosen in zip(said, check([strip_markers(c) for c in said], [markers(c) for c in said])):
+        if chosen:
+            out.append(_with_tags(strip_markers(claim), [tag(*c) for c in chosen]))
+        elif (part := _list_part(strip_markers(claim), markers(claim), check, tag)) or not drop_unsupported:
+            out.append(part or strip_markers(claim).strip())
     return " ".join(out).strip(), citations
+
+
+def _list_part(claim: str, marked: list[int], check, tag) -> str:
+    """The claim narrowed to the items of its name list that pass the check alone, each tagged; "" if none.
+
+    "Alibaba's AI partners are Apple and Microsoft." -> "Alibaba's AI partners are Apple [1]."
+    """
+    found = name_list(claim)
+    if not found:
+        return ""
+    chosen = check([with_items(claim, found, [item]) for item in found[2]], [marked] * len(found[2]))
+    kept = [f"{item} {tag(*c[0])}" for item, c in zip(found[2], chosen) if c]
+    return with_items(claim, found, kept) if kept else ""
 
 
 def drop_guessed_dates(answer: str, shown: dict[int, str]) -> str:

@@ -359,3 +359,20 @@ def test_a_two_part_question_answered_in_part_says_which_part_is_missing(retriev
     answer = Assistant(retriever, ScriptedGenerator([claim, " [1]."]), tiny).ask(question)
     assert not answer.abstained and answer.citations
     assert answer.text.endswith("Zu „wie viele Mitarbeiter hat Tencent“ steht in den Artikeln nichts.")
+
+
+def test_a_list_claim_keeps_only_the_items_its_sources_support(retriever):
+    sources = _sources(retriever, "geplante KI-Partnerschaft mit Apple Bedenken US-Regierung")
+    src = next(p for p in sources if "KI-Partnerschaft mit Apple" in p.text)
+    sentence = next(src.text[a - src.start:b - src.start] for a, b in split_sentences(src.text, src.start)
+                    if "KI-Partnerschaft mit Apple" in src.text[a - src.start:b - src.start])
+    claim = sentence.replace("mit Apple", "mit Apple und Tencent").rstrip(".") + f" [{src.n}]."
+    from rag.cite import names
+
+    def says_all_names(claim, shown):       # stands in for the LLM check: every name must be in the source
+        return all(n in shown.lower() for n in names(claim))
+
+    checker = SupportChecker(retriever.embedder, 0.5, verify=says_all_names)
+    text, cites = cite(claim, [src], checker, "de")
+    assert "Tencent" not in text and "mit Apple [1]" in text and [c.quote for c in cites] == [sentence]
+    assert cite(claim.replace("Apple", "Huawei"), [src], checker, "de") == ("", [])
