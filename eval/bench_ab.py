@@ -13,11 +13,11 @@ import argparse
 import json
 import resource
 import statistics
-from pathlib import Path
 
 from eval.harness import DEFAULT_SET
 from eval.metrics import keywords_correct, percentiles
 from eval.qaset import load_qaset
+from eval.report import save_json
 from rag.assistant import get_assistant
 from rag.prompt import SYSTEM
 from rag.settings import load_settings
@@ -69,8 +69,7 @@ def main(argv=None) -> int:
     summary["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     summary["settings"] = {"A": args.a, "B": args.b}
     print(json.dumps(summary, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"summary": summary, "runs": runs}, indent=2))
+    save_json(args.out, {"summary": summary, "runs": runs})
     return 0
 
 

@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from eval.report import save_json
 from index.build import build_index, passage_text
 from index.snapshot import load
 from rag.retriever import _embedder
@@ -54,8 +55,7 @@ def main(argv=None) -> int:
     res["build_texts_per_s"] = round(len(texts) / res["build_s"], 2)
     res["bare_texts_per_s"] = round(len(texts) / res["bare_encode_same_texts_s"], 2)
     print(json.dumps(res, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(res, indent=2))
+    save_json(args.out, res)
     return 0
 
 

@@ -11,11 +11,11 @@ import argparse
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from eval.harness import DEFAULT_SET
 from eval.metrics import keywords_correct, percentiles
 from eval.qaset import load_qaset
+from eval.report import save_json
 from rag.assistant import get_assistant
 from rag.settings import load_settings
 
@@ -47,8 +47,7 @@ def main(argv=None) -> int:
                "correct": sum(r["correct"] for r in results), "correct_when_asked_alone": sum(base.values()),
                "latency_s": {k: round(v, 2) for k, v in percentiles([r["seconds"] for r in results]).items()}}
     print(json.dumps(summary, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"summary": summary, "results": results}, indent=2))
+    save_json(args.out, {"summary": summary, "results": results})
     return 0
 
 

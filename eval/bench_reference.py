@@ -19,11 +19,11 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from eval.harness import DEFAULT_SET
 from eval.metrics import keywords_correct, percentiles
 from eval.qaset import load_qaset
+from eval.report import save_json
 
 REFERENCE_PROMPT = (  # LangChain hub "rlm/rag-prompt", the usual stuffing prompt
     "You are an assistant for question-answering tasks. Use the following pieces of retrieved context to "
@@ -155,8 +155,7 @@ def main(argv=None) -> int:
         "first_token_p50": r["first_token_s"]["p50"] / o["first_token_s"]["p50"],
         "total_p50": r["total_s"]["p50"] / o["total_s"]["p50"], "peak_rss": r["peak_rss_mb"] / o["peak_rss_mb"]}
     print(_table(summary))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"summary": summary, "results": results}, indent=2, ensure_ascii=False))
+    save_json(args.out, {"summary": summary, "results": results})
     return 0
 
 

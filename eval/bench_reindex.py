@@ -10,12 +10,12 @@ one document edited, one added, one removed. Embedding work must follow the chan
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import tempfile
 import time
 from pathlib import Path
 
+from eval.report import save_json
 from index.build import build_index
 from index.sentences import split_sentences
 from rag.retriever import _embedder
@@ -66,8 +66,7 @@ def main(argv=None) -> int:
     full = rows[0]["seconds"]
     for r in rows:
         r["share_of_first_build"] = round(r["seconds"] / full, 4)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(rows, indent=2))
+    save_json(args.out, rows)
     return 0
 
 

@@ -16,6 +16,12 @@ HEADLINE = ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "keyword_c
             "citation_recall", "citation_precision", "citations_with_evidence", "abstain_recall", "false_abstention"]
 
 
+def save_json(path: str | Path, data) -> None:
+    """Write `data` as indented JSON to `path`, creating its folder: every benchmark's output file."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
 def compute_metrics(results: list[dict], peak_rss_mb: float = 0.0) -> dict:
     """All metric groups over a run's results (groups without data are left out)."""
     m: dict = {"questions": len(results)}
