@@ -3,6 +3,7 @@
 JSONL, one object per line:
     {"id": "s01", "question": "...", "lang": "de", "answers": [["380", "Milliarden"]],
      "sources": ["001_a0bff3a9c4d1e743.txt"], "answerable": true, "evidence": ["380 Milliarden Yuan"]}
+`history` (optional) is the conversation before a follow-up question: [["question", "answer"], ...].
 `answers` holds alternatives; each alternative is a list of keywords that must all occur (a plain
 string counts as a one-keyword alternative). `evidence` (optional) quotes the source text that
 answers the question. SQuAD files give `answers` as gold spans and `sources` as the question's own
@@ -40,10 +41,18 @@ def load_qaset(path: str | Path) -> list[dict]:
         missing = [k for k in REQUIRED if k not in row]
         if missing:
             raise InputError(f"{path}:{n} lacks {', '.join(missing)}; every row needs id and question")
+        if not _valid_history(row.get("history", [])):
+            raise InputError(f"{path}:{n} has a bad history; give it as [[\"question\", \"answer\"], ...]")
         rows.append(_normalise(row))
     if len({r["id"] for r in rows}) != len(rows):
         raise InputError(f"{path}: question ids repeat; each row needs its own id")
     return rows
+
+
+def _valid_history(history) -> bool:
+    """True for a list of [question, answer] string pairs (the conversation before a follow-up)."""
+    return isinstance(history, list) and all(isinstance(t, (list, tuple)) and len(t) == 2
+                                             and all(isinstance(x, str) for x in t) for t in history)
 
 
 def _normalise(row: dict) -> dict:
@@ -51,7 +60,8 @@ def _normalise(row: dict) -> dict:
     return {"id": str(row["id"]), "question": row["question"], "lang": row.get("lang") or detect(row["question"]),
             "answers": answers, "sources": list(row.get("sources", [])), "evidence": list(row.get("evidence", [])),
             "answerable": bool(row.get("answerable", bool(answers))), "gold_spans": row.get("gold_spans", []),
-            "group": row.get("group") or row.get("lang") or "all"}
+            "group": row.get("group") or row.get("lang") or "all",
+            "history": [tuple(t) for t in row.get("history", [])]}
 
 
 def load_squad(files: list[str | Path], contexts_from: str | Path | None = None) -> tuple[dict[str, str], list[dict]]:

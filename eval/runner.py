@@ -48,7 +48,7 @@ def run(rows: list[dict], assistant, out: Path, key: str, answers: bool = True, 
     out.mkdir(parents=True, exist_ok=True)
     done = cached(out, key)
     todo = [r for r in rows if r["id"] not in done]
-    ranked = _retrieve_all(assistant.retriever, todo) if todo else {}
+    ranked = _retrieve_all(assistant, todo) if todo else {}
     with (out / CACHE).open("a", encoding="utf-8") as cache:
         for row in tqdm(todo, desc="questions", unit="q", disable=not progress, initial=len(rows) - len(todo),
                         total=len(rows)):
@@ -61,12 +61,17 @@ def run(rows: list[dict], assistant, out: Path, key: str, answers: bool = True, 
     return [{**row, **done[row["id"]]} for row in rows]
 
 
-def _retrieve_all(retriever, rows: list[dict], batch: int = 64) -> dict[str, list[str]]:
-    """Top-10 source ids per question, embedded in batches (retrieval-only runs take minutes, not hours)."""
+def _retrieve_all(assistant, rows: list[dict], batch: int = 64) -> dict[str, list[str]]:
+    """Top-10 source ids per question, embedded in batches (retrieval-only runs take minutes, not hours).
+
+    A follow-up (a row with `history`) is searched as the assistant searches it: rewritten to stand alone.
+    """
     out = {}
     for i in range(0, len(rows), batch):
         part = rows[i:i + batch]
-        for row, hits in zip(part, retriever.search_many([r["question"] for r in part], 10)):
+        questions = [assistant.standalone(r["question"], r["history"]) if r.get("history") else r["question"]
+                     for r in part]
+        for row, hits in zip(part, assistant.retriever.search_many(questions, 10)):
             out[row["id"]] = [h.source for h in hits]
     return out
 
@@ -81,10 +86,10 @@ def _retrieval(row: dict, ranked: list[str]) -> dict:
 
 def _answer(row: dict, assistant) -> dict:
     t0 = time.perf_counter()
-    a = assistant.ask(row["question"])
+    a = assistant.ask(row["question"], row.get("history") or None)
     seconds = time.perf_counter() - t0
     plain = strip_markers(a.text)
-    result = {"answer": a.text, "draft": a.draft, "abstained": a.abstained, "answer_language": a.language,
+    result = {"answer": a.text, "draft": a.draft, "standalone": a.standalone_question, "abstained": a.abstained, "answer_language": a.language,
               "seconds": round(seconds, 3), "first_token_s": round(a.timings.get("first_token_s", seconds), 3),
               "prompt_tokens": a.timings.get("prompt_tokens", 0), "answer_tokens": a.timings.get("answer_tokens", 0),
               "citations": [{"n": c.n, "source": c.source, "quote": c.quote, "in_gold_source": c.source in row["sources"],

@@ -50,8 +50,7 @@ class Assistant:
         t0 = time.perf_counter()
         question = clean_question(question)
         lang = detect(question, self.settings.corpus_language)
-        history = [(str(q)[:HISTORY_CHARS], str(a)[:HISTORY_CHARS]) for q, a in (history or [])[-HISTORY_TURNS:]]
-        standalone = self._condense(question, history) if history else question
+        standalone = self.standalone(question, history)
         s = self.settings
         hits = self.retriever.search(standalone, s.answer_chunks)
         sources = passages(hits, s.evidence_chars, most=s.answer_sources, margin=s.evidence_margin,
@@ -130,9 +129,16 @@ class Assistant:
         reply = "".join(self.generator.stream(verify_messages(claim, source), 2)).strip().lower()
         return reply.startswith(("yes", "ja"))
 
+    def standalone(self, question: str, history: list[tuple[str, str]] | None = None) -> str:
+        """The question rewritten to be understood without `history` (the question itself when there is none)."""
+        history = [(str(q)[:HISTORY_CHARS], str(a)[:HISTORY_CHARS]) for q, a in (history or [])[-HISTORY_TURNS:]]
+        return self._condense(question, history) if history else question
+
     def _condense(self, question: str, history: list[tuple[str, str]]) -> str:
         rewritten = "".join(self.generator.stream(condense_messages(question, history), 60)).strip()
-        return rewritten.splitlines()[0].strip() if rewritten else question
+        line = rewritten.splitlines()[0].strip() if rewritten else ""
+        # an answer or a statement instead of a question would be searched and answered as if asked
+        return line if line.endswith("?") and not markers(line) else question
 
 
 def _abstention(question: str, standalone: str, lang: str, timings: dict, raw: str, shown: list[dict]) -> Answer:

@@ -169,9 +169,12 @@ def condense_messages(question: str, history: list[tuple[str, str]]) -> list[dic
     """Messages asking the model to rewrite a follow-up as a standalone question."""
     turns = "\n".join(f"Q: {sanitize(q)}\nA: {sanitize(a)}" for q, a in history[-3:])
     return [{"role": "system", "content": SYSTEM},      # shared prefix: stays in llama.cpp's prompt cache
-            {"role": "user", "content": f"Not a question to answer: rewrite the follow-up question so it can be "
-             f"understood without the conversation. Keep its language. Reply with the rewritten question only."
-             f"\n\nConversation:\n{turns}\n\nFollow-up: {sanitize(question)}"}]
+            {"role": "user", "content": "Not a question to answer. Rewrite the follow-up question so it can be understood "
+             "without the conversation: replace words that point back (it, that, the company, es, das, dieses) by what "
+             "they mean and keep all other words and the language. Reply with the one rewritten question only.\n"
+             # one example: without it the 1.5B model answered the follow-up or asked another question (eval/qa_followup)
+             "Example: Q: Wer ist Alibaba-Chef? A: Eddie Wu [1]. Follow-up: Und wie alt ist er? -> Wie alt ist "
+             f"Alibaba-Chef Eddie Wu?\n\nConversation:\n{turns}\n\nFollow-up: {sanitize(question)} ->"}]
 
 
 def verify_messages(claim: str, source: str) -> list[dict]:

@@ -81,6 +81,43 @@ def test_qaset_errors_name_the_line(tmp_path):
         load_qaset(f)
 
 
+def test_a_bad_history_names_the_line_and_the_shape(tmp_path):
+    f = tmp_path / "set.jsonl"
+    f.write_text('{"id": "a", "question": "Und dann?", "history": [["nur eine Frage"]]}\n')
+    with pytest.raises(InputError, match=r'set.jsonl:1 has a bad history; give it as \[\["question", "answer"\]'):
+        load_qaset(f)
+
+
+class Condensing:
+    """A generator that rewrites every follow-up to `standalone` and abstains on the answer."""
+
+    name = "condensing"
+
+    def __init__(self, standalone):
+        self.standalone, self.condensed = standalone, []
+
+    def stream(self, messages, max_tokens=200, stop=None):
+        if messages[-1]["content"].startswith("Not a question to answer"):
+            self.condensed.append(messages[-1]["content"])
+            yield self.standalone
+        else:
+            yield "NOT_IN_SOURCES"
+
+
+def test_a_follow_up_row_is_searched_and_answered_as_its_standalone_rewrite(tmp_path, corpus, tiny, tiny_embedder):
+    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+    retriever = Retriever(load(tiny.index_path, tiny.embedder), tiny_embedder, tiny)
+    f = tmp_path / "followup.jsonl"
+    f.write_text(json.dumps({"id": "f1", "question": "And what did it cost?", "answerable": False,
+                             "history": [["Which platform restricted Qwen links?", "WeChat [1]."]]}) + "\n")
+    rewrite = "How much did Alibaba budget for the Qwen app's New Year campaign?"
+    gen = Condensing(rewrite)
+    [result] = run(load_qaset(f), Assistant(retriever, gen, tiny), tmp_path / "out", settings_key(tiny), progress=False)
+    assert result["standalone"] == rewrite and "Which platform restricted Qwen links?" in gen.condensed[0]
+    assert result["ranked"] == [h.source for h in retriever.search(rewrite, 10)]
+    assert result["ranked"] != [h.source for h in retriever.search("And what did it cost?", 10)]
+
+
 class Counting:
     """A generator that answers with a fixed sentence and stops the run after `fail_after` questions."""
 
