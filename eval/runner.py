@@ -89,7 +89,8 @@ def _answer(row: dict, assistant) -> dict:
     a = assistant.ask(row["question"], row.get("history") or None)
     seconds = time.perf_counter() - t0
     plain = strip_markers(a.text)
-    result = {"answer": a.text, "draft": a.draft, "standalone": a.standalone_question, "abstained": a.abstained, "answer_language": a.language,
+    result = {"answer": a.text, "draft": a.draft, "standalone": a.standalone_question, "abstained": a.abstained,
+              "answer_language": a.language,
               "seconds": round(seconds, 3), "first_token_s": round(a.timings.get("first_token_s", seconds), 3),
               "prompt_tokens": a.timings.get("prompt_tokens", 0), "answer_tokens": a.timings.get("answer_tokens", 0),
               "citations": [{"n": c.n, "source": c.source, "quote": c.quote, "in_gold_source": c.source in row["sources"],

@@ -205,7 +205,7 @@ def cite(answer: str, sources: list[Passage], checker: SupportChecker, language:
         return f"[{numbering[n]}]"
 
     out = []
-    # "Dies wurde angekündigt [1]." after the answer adds nothing
+    # a sentence beside the answer that only restates the question ("Dies wurde angekündigt [1].") adds nothing
     said = [c for c in claims if not (question and len(claims) > 1 and restates(c, question, language))]
     for claim, chosen in zip(said, check([strip_markers(c) for c in said], [markers(c) for c in said])):
         if chosen:
