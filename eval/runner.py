@@ -48,13 +48,15 @@ def run(rows: list[dict], assistant, out: Path, key: str, answers: bool = True, 
     out.mkdir(parents=True, exist_ok=True)
     done = cached(out, key)
     todo = [r for r in rows if r["id"] not in done]
-    ranked = _retrieve_all(assistant, todo) if todo else {}
+    later = {r["id"] for r in todo if answers and r.get("history")}    # follow-ups: searched as `ask` rewrote them
+    ranked = _retrieve_all(assistant, [r for r in todo if r["id"] not in later])
     with (out / CACHE).open("a", encoding="utf-8") as cache:
         for row in tqdm(todo, desc="questions", unit="q", disable=not progress, initial=len(rows) - len(todo),
                         total=len(rows)):
-            result = {"id": row["id"], "key": key, **_retrieval(row, ranked[row["id"]])}
-            if answers:
-                result.update(_answer(row, assistant))
+            answer = _answer(row, assistant) if answers else {}
+            if row["id"] in later:
+                ranked[row["id"]] = [h.source for h in assistant.retriever.search(answer["standalone"], 10)]
+            result = {"id": row["id"], "key": key, **_retrieval(row, ranked[row["id"]]), **answer}
             done[row["id"]] = result
             cache.write(json.dumps(result, ensure_ascii=False) + "\n")
             cache.flush()
@@ -64,7 +66,8 @@ def run(rows: list[dict], assistant, out: Path, key: str, answers: bool = True, 
 def _retrieve_all(assistant, rows: list[dict], batch: int = 64) -> dict[str, list[str]]:
     """Top-10 source ids per question, embedded in batches (retrieval-only runs take minutes, not hours).
 
-    A follow-up (a row with `history`) is searched as the assistant searches it: rewritten to stand alone.
+    A follow-up (a row with `history`) is searched as the assistant searches it: rewritten to stand alone
+    (in retrieval-only runs; answered rows are searched with the rewrite `ask` made, not rewritten twice).
     """
     out = {}
     for i in range(0, len(rows), batch):

@@ -32,7 +32,7 @@ class Echo:
             yield "yes"
             return
         if user.startswith("Not a question to answer"):
-            yield user.rsplit("Follow-up:", 1)[1].strip()
+            yield user.rsplit("Follow-up:", 1)[1].strip().removesuffix("->").strip()
             return
         first = re.search(r"^\[1\] (.+?[.!?])(\s|$)", user, re.M)
         text = f"{first.group(1)[:-1]} [1]." if first else "NOT_IN_SOURCES"
