@@ -10,13 +10,12 @@ exact search, for each size; `index.store` uses these to pick HNSW above a thres
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 
+from eval.report import save_json
 from index.store import HNSW_EF_SEARCH, make_store
 
 
@@ -139,8 +138,7 @@ def main(argv=None) -> int:
         rows += bench(n, stats, efs=tuple(args.ef))
         if args.bm25:
             rows.append(bench_bm25(n))
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(rows, indent=2))     # partial results survive a long run
+        save_json(args.out, rows)     # partial results survive a long run
     return 0
 
 

@@ -18,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from eval.report import save_json
 from index.sentences import split_sentences
 from rag.guard import looks_like_instruction
 from rag.prompt import SYSTEM
@@ -155,8 +156,7 @@ def main(argv=None) -> int:
         flag = "HIJACKED" if r["hijacked"] else ("draft only" if r["draft_hijacked"] else "ok")
         print(f"{r['attack']:20} {flag:10} shown={r['planted_shown']!s:5} {r['question'][:45]:45} {r['answer'][:70]!r}")
     print(json.dumps(s, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"summary": s, "rows": rows}, indent=2, ensure_ascii=False))
+    save_json(args.out, {"summary": s, "rows": rows})
     return 0
 
 

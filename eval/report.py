@@ -91,8 +91,8 @@ def _load_metrics(path: Path) -> dict:
 
 
 def _csv(results: list[dict], path: Path) -> None:
-    cols = ["id", "lang", "answerable", "question", "standalone", "answer", "abstained", "correct", "em", "f1", "recall@1",
-            "recall@5", "mrr@10", "first_token_s", "seconds", "prompt_tokens", "answer_tokens", "cited_sources"]
+    cols = ["id", "lang", "answerable", "question", "standalone", "answer", "abstained", "correct", "em", "f1",
+            "recall@1", "recall@5", "mrr@10", "first_token_s", "seconds", "prompt_tokens", "answer_tokens", "cited_sources"]
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         w.writeheader()

@@ -89,7 +89,7 @@ def _retrieval(row: dict, ranked: list[str]) -> dict:
 
 def _answer(row: dict, assistant) -> dict:
     t0 = time.perf_counter()
-    a = assistant.ask(row["question"], row.get("history") or None)
+    a = assistant.ask(row["question"], row.get("history"))
     seconds = time.perf_counter() - t0
     plain = strip_markers(a.text)
     result = {"answer": a.text, "draft": a.draft, "standalone": a.standalone_question, "abstained": a.abstained,

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from eval.metrics import summarize
+from eval.report import save_json
 from index.build import build_index
 from index.snapshot import load
 from rag.langshift import shift_queries
@@ -76,8 +77,7 @@ def main(argv=None) -> int:
         if args.sweep:
             results["sweep"] = _sweep(index, settings, questions, args.limit)
     _print(results)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=2))
+    save_json(args.out, results)
     return 0
 
 

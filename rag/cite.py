@@ -182,12 +182,12 @@ def cite(answer: str, sources: list[Passage], checker: SupportChecker, language:
     units = [(p, a, b) for p in sources for a, b in split_sentences(p.text, p.start)]
     context = {p.n: _context(p) for p in sources}          # per passage, not per sentence
     subject = {p.n: checker.subject_window(p.hit.source, context[p.n]) for p in sources}
+    unit_text = [p.text[a - p.start:b - p.start] for p, a, b in units]
+    unit_context, unit_subject = [context[p.n] for p, _, _ in units], [subject[p.n] for p, _, _ in units]
 
     def check(texts: list[str], marked: list[list[int]]) -> list[list[tuple[int, int, float]]]:
         """(passage n, unit j, support) chosen for each claim text; `marked[i]`: the passages text i cited."""
-        support = checker.matrix(texts, [p.text[a - p.start:b - p.start] for p, a, b in units],
-                                 [context[p.n] for p, _, _ in units], language, question,
-                                 [subject[p.n] for p, _, _ in units])
+        support = checker.matrix(texts, unit_text, unit_context, language, question, unit_subject)
         return [[(n, j, float(row[j])) for n, j in _choose(m, row, units, checker.threshold, len(sources),
                                                             checker.verify, text)]
                 for text, m, row in zip(texts, marked, support)]
@@ -201,17 +201,18 @@ def cite(answer: str, sources: list[Passage], checker: SupportChecker, language:
             numbering[n] = len(numbering) + 1
             p, a, b = units[j]
             citations.append(Citation(numbering[n], p.hit.source, p.hit.text, p.hit.start, p.hit.end,
-                                      p.text[a - p.start:b - p.start], a, b, p.hit.date, p.hit.title, round(score, 4)))
+                                      unit_text[j], a, b, p.hit.date, p.hit.title, round(score, 4)))
         return f"[{numbering[n]}]"
 
     out = []
     # a sentence beside the answer that only restates the question ("Dies wurde angekündigt [1].") adds nothing
     said = [c for c in claims if not (question and len(claims) > 1 and restates(c, question, language))]
-    for claim, chosen in zip(said, check([strip_markers(c) for c in said], [markers(c) for c in said])):
+    plain, marked = [strip_markers(c) for c in said], [markers(c) for c in said]
+    for claim, cited, chosen in zip(plain, marked, check(plain, marked)):
         if chosen:
-            out.append(_with_tags(strip_markers(claim), [tag(*c) for c in chosen]))
-        elif (part := _list_part(strip_markers(claim), markers(claim), check, tag)) or not drop_unsupported:
-            out.append(part or strip_markers(claim).strip())
+            out.append(_with_tags(claim, [tag(*c) for c in chosen]))
+        elif (part := _list_part(claim, cited, check, tag)) or not drop_unsupported:
+            out.append(part or claim.strip())
     return " ".join(out).strip(), citations
 
 
