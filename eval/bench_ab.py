@@ -14,9 +14,8 @@ import json
 import resource
 import statistics
 
-from eval.harness import DEFAULT_SET
+from eval.sets import get_set
 from eval.metrics import keywords_correct, percentiles
-from eval.qaset import load_qaset
 from eval.report import save_json
 from rag.assistant import get_assistant
 from rag.prompt import SYSTEM
@@ -48,7 +47,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="eval/reports/bench_ab.json")
     args = ap.parse_args(argv)
     variants = {"A": load_settings(**_changes(args.a)), "B": load_settings(**_changes(args.b))}
-    rows = load_qaset(DEFAULT_SET)[:args.limit or None]
+    rows = get_set("sample-dev").rows[:args.limit or None]
     assistant = get_assistant(None, variants["A"])
     assistant.ask("Wer ist Alibaba?")                                    # warm-up: model, index, prompt cache
     runs: dict[str, list[dict]] = {"A": [], "B": []}

@@ -12,9 +12,8 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from eval.harness import DEFAULT_SET
+from eval.sets import get_set
 from eval.metrics import keywords_correct, percentiles
-from eval.qaset import load_qaset
 from eval.report import save_json
 from rag.assistant import get_assistant
 from rag.settings import load_settings
@@ -26,7 +25,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=16)
     ap.add_argument("--out", default="eval/reports/bench_load.json")
     args = ap.parse_args(argv)
-    rows = [r for r in load_qaset(DEFAULT_SET) if r["answerable"]][:args.threads]
+    rows = [r for r in get_set("sample-dev").rows if r["answerable"]][:args.threads]
     assistant = get_assistant(None, load_settings())
     assistant.ask("Wer ist Alibaba?")                                   # warm-up
     base = {r["id"]: keywords_correct(assistant.ask(r["question"]).text, r["answers"]) for r in rows}

@@ -15,9 +15,8 @@ import socket
 import time
 from pathlib import Path
 
-from eval.harness import DEFAULT_SET
+from eval.sets import get_set
 from eval.metrics import keywords_correct, percentiles
-from eval.qaset import load_qaset
 from rag.settings import load_settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -41,7 +40,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sessions", type=int, default=8)
     ap.add_argument("--out", default="eval/reports/bench_ui.json")
     args = ap.parse_args(argv)
-    rows = [r for r in load_qaset(DEFAULT_SET) if r["answerable"]][:args.sessions]
+    rows = [r for r in get_set("sample-dev").rows if r["answerable"]][:args.sessions]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

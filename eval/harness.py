@@ -1,6 +1,7 @@
 """`rag eval`: run a QA set (or SQuAD files) through retrieve and ask, and write a report with plots.
 
-    rag eval                                   # the project's QA set over the bundled articles
+    rag eval                                   # the held-out QA set over the bundled articles
+    rag eval xquad-heldout-en --reference      # a named set (eval/sets.py), beside the fair reference
     rag eval my_set.jsonl --index DIR --out eval/reports/mine --compare eval/reports/qa
     rag eval --squad xquad.de.json xquad.en.json --corpus-from-contexts --retrieval-only
     rag eval --squad xquad.de.json --corpus-from-contexts --limit 200
@@ -15,15 +16,17 @@ from pathlib import Path
 from eval.qaset import load_qaset, load_squad
 from eval.report import compute_metrics, flat, write_report
 from eval.runner import run, settings_key
+from eval.sets import SETS, get_set
 from rag.errors import InputError
 from rag.settings import Settings
 
-DEFAULT_SET = Path(__file__).resolve().parent / "qa_sample.jsonl"
+DEFAULT_SET = "sample-heldout"
 
 
 def add_arguments(p) -> None:
     """The `rag eval` options."""
-    p.add_argument("qaset", nargs="?", help="JSONL QA set (default: eval/qa_sample.jsonl over the bundled articles)")
+    p.add_argument("qaset", nargs="?", help=f"a QA set by name ({', '.join(SETS)}) or a JSONL file "
+                   f"(default: {DEFAULT_SET})")
     p.add_argument("--index", dest="index_dir", help="index to ask (default: the bundled articles')")
     p.add_argument("--out", help="report folder (default: eval/reports/<set name>)")
     p.add_argument("--limit", type=int, default=0, help="only the first N questions")
@@ -33,6 +36,8 @@ def add_arguments(p) -> None:
                    help="with --squad: index the files' paragraphs as the documents")
     p.add_argument("--contexts", help="with --squad: take paragraphs from this file (default: the first --squad file)")
     p.add_argument("--retrieval-only", action="store_true", help="skip answering: retrieval metrics only (fast)")
+    p.add_argument("--reference", action="store_true",
+                   help="also answer each question with the fair reference (top-4 chunks, plain prompt, same models)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -48,16 +53,27 @@ def main(args, settings: Settings) -> int:
         assistant = _RetrievalOnly(get_retriever(index_dir, settings))
     else:
         assistant = get_assistant(index_dir, settings)
-        assistant.ask("Wer ist Alibaba?" if not args.squad else rows[0]["question"])   # warm-up: load, cache
+        assistant.ask(rows[0]["question"])                  # warm-up: load, cache
     index = assistant.retriever.index
-    key = settings_key(settings, f"{index.manifest.get('snapshot', '')}:{not args.retrieval_only}")
-    results = run(rows, assistant, out, key, answers=not args.retrieval_only, progress=not args.quiet)
+    reference = None
+    if args.reference and not args.retrieval_only:
+        from eval.reference import Reference
+        from rag.generate import load_generator
+        reference = Reference(assistant.retriever, load_generator(settings), settings.max_answer_tokens)
+        reference.answer(rows[0]["question"])                                          # warm-up
+    key = settings_key(settings, f"{index.manifest.get('snapshot', '')}:{not args.retrieval_only}:"
+                                 f"{'reference' if reference else ''}")
+    results = run(rows, assistant, out, key, answers=not args.retrieval_only, progress=not args.quiet,
+                  reference=reference)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     metrics = compute_metrics(results, peak)
     metrics["seconds"] = round(time.perf_counter() - t0, 1)
     write_report(results, out, metrics, Path(args.compare) if args.compare else None)
     for k, v in flat(metrics).items():
         print(f"{k:24} {v}")
+    for group in ("headline", "reference", "versus_reference"):
+        if group in metrics:
+            print(f"{group:24} " + "  ".join(f"{k} {_short(v)}" for k, v in metrics[group].items()))
     for g, m in metrics.get("retrieval_by_group", {}).items():
         print(f"{g:24} " + "  ".join(f"{k} {v}" for k, v in m.items()))
     if "cost" in metrics:
@@ -69,6 +85,10 @@ def main(args, settings: Settings) -> int:
     return 0
 
 
+def _short(v) -> str:
+    return "/".join(f"{x:g}" for x in v.values()) if isinstance(v, dict) else f"{v:g}"
+
+
 class _RetrievalOnly:
     """Stands in for the assistant when only retrieval is measured (no LLM is loaded)."""
 
@@ -78,8 +98,13 @@ class _RetrievalOnly:
 
 def _rows_and_index(args, settings: Settings) -> tuple[list[dict], Path | None, str]:
     if not args.squad:
-        path = Path(args.qaset) if args.qaset else DEFAULT_SET
-        return load_qaset(path), Path(args.index_dir) if args.index_dir else None, path.stem
+        name = args.qaset or DEFAULT_SET
+        if name.endswith(".jsonl") or Path(name).is_file():
+            return load_qaset(name), Path(args.index_dir) if args.index_dir else None, Path(name).stem
+        qaset = get_set(name)
+        if qaset.documents is None:
+            return qaset.rows, Path(args.index_dir) if args.index_dir else None, qaset.name
+        return qaset.rows, _indexed(qaset.documents, args, settings), qaset.name
     if args.qaset:
         raise InputError("give either a QA set or --squad files, not both")
     contexts, rows = load_squad(args.squad, args.contexts)
@@ -89,13 +114,23 @@ def _rows_and_index(args, settings: Settings) -> tuple[list[dict], Path | None, 
             raise InputError("--squad needs --corpus-from-contexts (index the paragraphs) or --index DIR "
                              "(an index whose document ids are the paragraph ids)")
         return rows, Path(args.index_dir), name
+    return rows, _indexed(contexts, args, settings), name
+
+
+def _indexed(documents: dict[str, str], args, settings: Settings) -> Path:
+    """An index over `documents` (id -> text), one per distinct document set; incremental, so fast when built."""
+    import hashlib
     from index.build import build_index
-    index_dir = Path(args.index_dir) if args.index_dir else settings.home_path / "indexes" / f"squad-{name}"
-    corpus = index_dir.parent / f"{index_dir.name}-contexts"
+    digest = hashlib.sha256("\0".join(f"{k}\0{v}" for k, v in sorted(documents.items())).encode()).hexdigest()[:10]
+    index_dir = Path(args.index_dir) if args.index_dir else settings.home_path / "indexes" / f"eval-{digest}"
+    corpus = index_dir.parent / f"{index_dir.name}-documents"
     corpus.mkdir(parents=True, exist_ok=True)
-    for pid, text in contexts.items():
+    for old in corpus.iterdir():
+        if old.name not in documents:
+            old.unlink()
+    for pid, text in documents.items():
         f = corpus / pid
         if not f.is_file() or f.read_text(encoding="utf-8") != text:
             f.write_text(text, encoding="utf-8")
-    build_index(corpus, index_dir, settings=settings, progress=not args.quiet)    # incremental: fast when built
-    return rows, index_dir, name
+    build_index(corpus, index_dir, settings=settings, progress=not args.quiet)
+    return index_dir

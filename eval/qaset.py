@@ -10,7 +10,7 @@ answers the question. SQuAD files give `answers` as gold spans and `sources` as 
 paragraph, whose id is "<article>_<paragraph>.txt".
 
 Example:
-    rows = load_qaset("eval/qa_sample.jsonl")
+    rows = load_qaset("eval/qa_sample_dev.jsonl")
     contexts, rows = load_squad(["xquad.de.json", "xquad.en.json"])
 """
 

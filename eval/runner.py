@@ -13,10 +13,8 @@ import json
 import time
 from pathlib import Path
 
-from index.sentences import split_sentences
 from eval.metrics import contains_answer, exact_match, f1, keywords_correct, mrr, ndcg_at, recall_at
-from rag.cite import context_text, markers, shown_text, strip_markers
-from rag.parts import is_note
+from rag.cite import strip_markers
 
 CACHE = "cache.jsonl"
 
@@ -42,8 +40,13 @@ def cached(out: Path, key: str) -> dict[str, dict]:
     return rows
 
 
-def run(rows: list[dict], assistant, out: Path, key: str, answers: bool = True, progress: bool = True) -> list[dict]:
-    """Results for `rows` (from the cache when there), appending new ones to the cache as they finish."""
+def run(rows: list[dict], assistant, out: Path, key: str, answers: bool = True, progress: bool = True,
+        reference=None) -> list[dict]:
+    """Results for `rows` (from the cache when there), appending new ones to the cache as they finish.
+
+    With a `reference` pipeline (`eval.reference.Reference`) each question is also answered by it, the two
+    taking turns going first, and its result is kept under "reference".
+    """
     from tqdm import tqdm
     out.mkdir(parents=True, exist_ok=True)
     done = cached(out, key)
@@ -51,9 +54,16 @@ def run(rows: list[dict], assistant, out: Path, key: str, answers: bool = True, 
     later = {r["id"] for r in todo if answers and r.get("history")}    # follow-ups: searched as `ask` rewrote them
     ranked = _retrieve_all(assistant, [r for r in todo if r["id"] not in later])
     with (out / CACHE).open("a", encoding="utf-8") as cache:
-        for row in tqdm(todo, desc="questions", unit="q", disable=not progress, initial=len(rows) - len(todo),
-                        total=len(rows)):
+        for i, row in enumerate(tqdm(todo, desc="questions", unit="q", disable=not progress,
+                                     initial=len(rows) - len(todo), total=len(rows))):
+            ref = None
+            if reference is not None and i % 2:
+                ref = _reference(row, reference)
             answer = _answer(row, assistant) if answers else {}
+            if reference is not None and ref is None:
+                ref = _reference(row, reference)
+            if ref is not None:
+                answer["reference"] = ref
             if row["id"] in later:
                 ranked[row["id"]] = [h.source for h in assistant.retriever.search(answer["standalone"], 10)]
             result = {"id": row["id"], "key": key, **_retrieval(row, ranked[row["id"]]), **answer}
@@ -87,44 +97,72 @@ def _retrieval(row: dict, ranked: list[str]) -> dict:
             "mrr@10": mrr(ranked, gold), "ndcg@10": ndcg_at(ranked, gold)}
 
 
+class _Counted:
+    """The assistant's generator, counting the calls made to it (answer, retry, checks, rewrite)."""
+
+    def __init__(self, generator):
+        self.generator, self.calls = generator, 0
+
+    def __getattr__(self, name):
+        return getattr(self.generator, name)
+
+    def stream(self, *args, **kwargs):
+        self.calls += 1
+        return self.generator.stream(*args, **kwargs)
+
+
 def _answer(row: dict, assistant) -> dict:
     t0 = time.perf_counter()
-    a = assistant.ask(row["question"], row.get("history"))
+    counted = assistant.generator = _Counted(assistant.generator)
+    shown = ""
+    try:
+        for piece in assistant.ask_stream(row["question"], row.get("history")):
+            if isinstance(piece, str):
+                shown += piece
+            else:
+                a = piece
+    finally:
+        assistant.generator = counted.generator
     seconds = time.perf_counter() - t0
     plain = strip_markers(a.text)
     result = {"answer": a.text, "draft": a.draft, "standalone": a.standalone_question, "abstained": a.abstained,
-              "answer_language": a.language,
+              "answer_language": a.language, "streamed": shown, "llm_calls": counted.calls,
+              "draft_replaced": replaced(shown, a.text), "retried": bool(a.timings.get("retried")),
+              "cites_gold": any(c.source in row["sources"] for c in a.citations),
+              "checks": [c.to_dict() for c in getattr(a, "checks", [])],
               "seconds": round(seconds, 3), "first_token_s": round(a.timings.get("first_token_s", seconds), 3),
               "prompt_tokens": a.timings.get("prompt_tokens", 0), "answer_tokens": a.timings.get("answer_tokens", 0),
               "citations": [{"n": c.n, "source": c.source, "quote": c.quote, "in_gold_source": c.source in row["sources"],
-                             "has_evidence": any(e in c.text for e in row["evidence"])} for c in a.citations],
-              "sentences": _judged_sentences(a, assistant)}
-    if row["gold_spans"]:
-        result.update(em=exact_match(plain, row["gold_spans"]), f1=f1(plain, row["gold_spans"]),
-                      contains=contains_answer(plain, row["gold_spans"]))
-    if row["answerable"] and row["answers"]:
-        result["correct"] = (not a.abstained) and keywords_correct(plain, row["answers"])
+                             "has_evidence": any(e in c.quote for e in row["evidence"])} for c in a.citations],
+              }
+    result.update(_scores(row, plain, a.abstained))
     return result
 
 
-def _judged_sentences(answer, assistant) -> list[list[bool]]:
-    """For each answer sentence, whether each citation it carries supports it (the answering support check)."""
-    if answer.abstained:
-        return []
-    by_n = {c.n: c for c in answer.citations}
-    judged = []
-    for a, b in split_sentences(answer.text) or []:
-        sentence = answer.text[a:b]
-        claim = strip_markers(sentence).strip()
-        if is_note(claim):
-            continue             # "the articles do not answer ...": an absence, not a claim to cite
-        oks = []
-        for n in markers(sentence):
-            c = by_n.get(n)
-            if c is None:
-                oks.append(False)
-                continue
-            oks.append(assistant.checker.supports(claim, c.quote, context_text(c.title, c.text), answer.language,
-                                                  answer.standalone_question, shown_text(c.title, c.quote), c.source))
-        judged.append(oks)
-    return judged
+def _scores(row: dict, plain: str, abstained: bool) -> dict:
+    """EM/F1/containment against gold spans, and keyword correctness (an abstention is never correct)."""
+    out = {}
+    if row["gold_spans"]:
+        out.update(em=exact_match(plain, row["gold_spans"]), f1=f1(plain, row["gold_spans"]),
+                   contains=0.0 if abstained else contains_answer(plain, row["gold_spans"]))
+    if row["answerable"] and row["answers"]:
+        out["correct"] = (not abstained) and keywords_correct(plain, row["answers"])
+    return out
+
+
+def _reference(row: dict, reference) -> dict:
+    """The reference pipeline's answer to `row`, scored like ours."""
+    r = reference.answer(row["question"])
+    r["cites_gold"] = any(s in row["sources"] for s in r["cited_sources"])
+    return {**r, **_scores(row, strip_markers(r["answer"]), r["abstained"])}
+
+
+def replaced(streamed: str, final: str) -> bool:
+    """True when the reader saw a draft that the final answer takes back (markers and spacing aside).
+
+    >>> replaced("Es sind 3 Milliarden [2].", "Es sind 3 Milliarden [1]."), replaced("Eddie Wu [1].", "Nichts.")
+    (False, True)
+    """
+    def norm(text: str) -> str:
+        return " ".join(strip_markers(text).split())
+    return bool(norm(streamed)) and norm(streamed) != norm(final)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
-from rag.cite import SupportChecker, cite, markers, restates, strip_markers
+from rag.checks import Draft, Verdict, get_checks
+from rag.cite import citations_for, with_markers
 from rag.generate import Generator, load_generator
 from rag.lang import detect
-from rag.parts import missing_note
-from rag.prompt import ABSTAIN, NOT_FOUND, condense_messages, gloss_numbers, messages, passages, verify_messages
+from rag.prompt import ABSTAIN, GRAMMAR, condense_messages, messages, numbered, passages
+from rag.reply import Reply
 from rag.retriever import Retriever, clean_question, get_retriever
 from rag.settings import Settings, load_settings
 from rag.types import Answer
@@ -26,19 +26,21 @@ HISTORY_TURNS, HISTORY_CHARS = 3, 1000     # what a follow-up needs; keeps the c
 
 
 class Assistant:
-    """Retrieve, prompt, generate, cite: one question at a time."""
+    """Retrieve, prompt, generate, check, cite: one question at a time, one LLM call per answer.
+
+    The model names the sentence it answers from before it answers ("[3] ..."), so its citation is known
+    before any word is shown; the checks (`rag.checks`) then read the finished reply, and a failed one turns
+    the answer into "the articles don't say", keeping its verdict.
+    """
 
     def __init__(self, retriever: Retriever, generator: Generator, settings: Settings):
         self.retriever, self.generator = retriever, generator
         self.configure(settings)
 
     def configure(self, settings: Settings) -> None:
-        """Use `settings` from the next question on (top-k, thresholds; the models stay loaded)."""
+        """Use `settings` from the next question on (top-k, checks; the models stay loaded)."""
         self.settings = settings
-        self.checker = SupportChecker(self.retriever.embedder, settings.support_threshold, settings.corpus_language,
-                                      known=lambda word: self.retriever.index.bm25.known(word),
-                                      verify=self._verify if settings.verify_citations else None,
-                                      article=self._article_text)
+        self.checks = get_checks(settings.checks)
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
         """The full answer (see `ask_stream` for the same, streamed)."""
@@ -46,88 +48,67 @@ class Assistant:
         return answer
 
     def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
-        """Yield answer text as it is generated, then the final `Answer` with citations."""
+        """Yield answer text as it is generated, then the final `Answer` with citations and check verdicts."""
         t0 = time.perf_counter()
         question = clean_question(question)
         lang = detect(question, self.settings.corpus_language)
         standalone = self.standalone(question, history)
         s = self.settings
         hits = self.retriever.search(standalone, s.answer_chunks)
-        sources = passages(hits, s.evidence_chars, most=s.answer_sources, margin=s.evidence_margin,
-                           gap_chars=s.evidence_gap_chars)
-        t_retrieved = time.perf_counter()
-        raw, first = "", None
-        msgs = messages(standalone, sources, lang)
-        for piece in _hide_marker(_counted(self.generator.stream(msgs, s.max_answer_tokens), counter := [0]),
-                                  len(sources)):
-            first = first or time.perf_counter()
-            raw += piece
-            yield piece
+        shown = passages(hits, s.evidence_chars, most=s.answer_sources, margin=s.evidence_margin,
+                         gap_chars=s.evidence_gap_chars)
+        evidence = numbered(shown, lambda text: detect(text, s.corpus_language))
+        draft = Draft(standalone, lang, evidence)
+        timings = {"retrieve_s": time.perf_counter() - t0}
+        verdicts = [c(draft) for c in self.checks if c.stage == "before"]
+        if not all(v.passed for v in verdicts):
+            timings.update(first_token_s=time.perf_counter() - t0, total_s=time.perf_counter() - t0)
+            yield self._abstain(question, standalone, lang, timings, "", shown, verdicts)
+            return
+        msgs = messages(standalone, evidence, lang)
+        reply, first = Reply(), None
+        grammar = {"grammar": GRAMMAR} if getattr(self.generator, "supports_grammar", False) else {}
+        for piece in self.generator.stream(msgs, s.max_answer_tokens, **grammar):
+            reply.tokens += 1
+            visible = reply.feed(piece)
+            if visible:
+                first = first or time.perf_counter()
+                yield visible
+        if tail := reply.close():
+            yield tail
         count = getattr(self.generator, "count_tokens", None)
-        timings = {"retrieve_s": t_retrieved - t0, "first_token_s": (first or time.perf_counter()) - t0,
-                   "answer_tokens": counter[0], "prompt_tokens": count(msgs[-1]["content"]) if count else 0}
-        answer = self._finish(question, standalone, raw, sources, lang, timings)
-        if self._unsupported(answer, raw, standalone):
-            if len(sources) > 1 and s.retry_on_unsupported:
-                answer = self._retry(question, standalone, raw, sources, lang, timings)
-            elif not answer.abstained:
-                answer = self._abstain(answer, raw, sources)      # an echo of the question answers nothing
+        timings.update(first_token_s=(first or time.perf_counter()) - t0, answer_tokens=reply.tokens,
+                       prompt_tokens=count(msgs[-1]["content"]) if count else 0)
+        answer = self._finish(question, standalone, lang, reply, draft, shown, verdicts, timings)
         timings["total_s"] = time.perf_counter() - t0
         yield answer
 
-    def _retry(self, question, standalone, raw, sources, lang, timings) -> Answer:
-        """Ask again without the source the draft misread: the 1.5B model mixes up facts across sources.
-
-        When the draft cited the best source (or none), that source is shown alone; when it cited others,
-        those are left out ("2 %" copied from a sentence about another share drop).
-        """
-        cited = {n for n in markers(raw) if 1 <= n <= len(sources)}
-        keep = sources[:1] if not cited or 1 in cited else [p for p in sources if p.n not in cited]
-        best = [replace(p, n=i) for i, p in enumerate(keep, 1)]
-        draft = "".join(self.generator.stream(messages(standalone, best, lang), self.settings.max_answer_tokens))
-        timings["retried"] = True
-        answer = self._finish(question, standalone, draft, best, lang, timings)
-        if self._unsupported(answer, draft, standalone) or answer.abstained:
-            return self._abstain(answer, raw, sources)      # the first draft and every source shown
-        return replace(answer, draft=raw + "\n[retry] " + draft, passages=self._shown(sources))
-
-    @staticmethod
-    def _unsupported(answer: Answer, raw: str, standalone: str) -> bool:
-        """True when the check removed the whole draft, or what is left only restates the question."""
-        if answer.abstained:        # an empty draft is the model's NOT_IN_SOURCES, hidden while streaming
-            return NOT_FOUND not in raw and bool(strip_markers(raw).strip())
-        return restates(answer.text, standalone, answer.language)
-
-    def _abstain(self, answer: Answer, raw: str, sources) -> Answer:
-        """The abstention in `answer`'s language, keeping `raw` as the draft and `sources` as shown."""
-        return _abstention(answer.question, answer.standalone_question, answer.language, answer.timings, raw,
-                           self._shown(sources))
+    def _finish(self, question, standalone, lang, reply: Reply, draft: Draft, shown, verdicts, timings) -> Answer:
+        """Run the after-checks on the complete reply; cite what passed, abstain on the first failure."""
+        if reply.abstained or not reply.text:
+            verdicts.append(Verdict("model", False, "the model found no sentence that answers the question"))
+            return self._abstain(question, standalone, lang, timings, reply.raw, shown, verdicts)
+        draft.cited, draft.text = list(reply.cited), reply.text
+        for check in (c for c in self.checks if c.stage == "after"):
+            verdict = check(draft)
+            verdicts.append(verdict)
+            if not verdict.passed:
+                return self._abstain(question, standalone, lang, timings, reply.raw, shown, verdicts)
+            draft.cited = list(verdict.cited) or draft.cited
+        cited = [e for e in draft.sentences()] or []
+        if not cited:      # the cited check is off and the reply cites nothing shown
+            return Answer(question, reply.text, [], False, lang, standalone, timings, reply.raw, _shown(shown),
+                          verdicts)
+        order = [n for n in dict.fromkeys(draft.cited) if any(e.n == n for e in cited)]
+        citations = citations_for([next(e for e in cited if e.n == n) for n in order])
+        return Answer(question, with_markers(reply.text, [c.n for c in citations]), citations, False, lang,
+                      standalone, timings, reply.raw, _shown(shown), verdicts)
 
     @staticmethod
-    def _shown(sources) -> list[dict]:
-        return [{"source": p.hit.source, "title": p.hit.title, "date": p.hit.date, "start": p.start, "end": p.end,
-                 "text": p.text} for p in sources]
-
-    def _finish(self, question, standalone, raw, sources, lang, timings) -> Answer:
-        shown = self._shown(sources)
-        if NOT_FOUND in raw or not strip_markers(raw).strip():
-            return _abstention(question, standalone, lang, timings, raw, shown)
-        text, citations = cite(raw, sources, self.checker, lang, question=standalone)
-        if not citations and self.settings.require_citation:     # nothing in it is backed by a source
-            return _abstention(question, standalone, lang, timings, raw, shown)
-        text = " ".join(filter(None, [text, missing_note(standalone, text, lang)]))     # "..., und seit wann?"
-        return Answer(question, text, citations, False, lang, standalone, timings, raw, shown)
-
-    def _article_text(self, source: str) -> str:
-        """The full text of the indexed document `source` ("" if the index does not have it)."""
-        return self.retriever.index.docs.get(source, {}).get("text", "")
-
-    def _verify(self, claim: str, source: str) -> bool:
-        """The LLM's yes/no on whether `source` states `claim` (greedy, two tokens)."""
-        if detect(claim, self.settings.corpus_language) == "en":
-            source = gloss_numbers(source)       # "80 Milliarden (= 80 billion)": the 1.5B model misreads the scale
-        reply = "".join(self.generator.stream(verify_messages(claim, source), 2)).strip().lower()
-        return reply.startswith(("yes", "ja"))
+    def _abstain(question, standalone, lang, timings, raw, shown, verdicts) -> Answer:
+        """"The articles don't say", in the question's language, with the verdicts that led to it."""
+        return Answer(question, ABSTAIN[lang if lang in ABSTAIN else "en"], [], True, lang, standalone, timings, raw,
+                      _shown(shown), verdicts)
 
     def standalone(self, question: str, history: list[tuple[str, str]] | None = None) -> str:
         """The question rewritten to be understood without `history` (the question itself when there is none)."""
@@ -138,47 +119,13 @@ class Assistant:
         rewritten = "".join(self.generator.stream(condense_messages(question, history), 60)).strip()
         line = rewritten.splitlines()[0].strip() if rewritten else ""
         # an answer or a statement instead of a question would be searched and answered as if asked
-        return line if line.endswith("?") and not markers(line) else question
+        return line if line.endswith("?") and "[" not in line else question
 
 
-def _abstention(question: str, standalone: str, lang: str, timings: dict, raw: str, shown: list[dict]) -> Answer:
-    """"The articles don't say", in the question's language."""
-    return Answer(question, ABSTAIN[lang if lang in ABSTAIN else "de"], [], True, lang, standalone, timings, raw, shown)
-
-
-def _counted(pieces: Iterator[str], counter: list[int]) -> Iterator[str]:
-    """Pass pieces through, counting them (llama.cpp streams one token per piece)."""
-    for piece in pieces:
-        counter[0] += 1
-        yield piece
-
-
-def _hide_marker(pieces: Iterator[str], n_sources: int) -> Iterator[str]:
-    """Stream text, holding back the abstention token and markers that point at no source."""
-    held = ""
-    for piece in pieces:
-        held += piece
-        start = held.lstrip()
-        if len(start) < len(NOT_FOUND) and NOT_FOUND.startswith(start):
-            continue                      # could still become the abstention token
-        if NOT_FOUND in held:
-            return
-        cut = held.rfind("[")
-        if cut >= 0 and "]" not in held[cut:] and len(held) - cut < 5:
-            ready, held = held[:cut], held[cut:]          # a marker may be half-way through
-        else:
-            ready, held = held, ""
-        yield _drop_bad_markers(ready, n_sources)
-    if held and NOT_FOUND not in held:
-        yield _drop_bad_markers(held, n_sources)
-
-
-def _drop_bad_markers(text: str, n_sources: int) -> str:
-    text = text.replace("[n]", "")            # the prompt's placeholder, echoed by small models
-    bad = [n for n in markers(text) if not 1 <= n <= n_sources]
-    for n in bad:
-        text = text.replace(f"[{n}]", "")
-    return text
+def _shown(sources) -> list[dict]:
+    """The passages the model was shown, for the sources panel and evaluation."""
+    return [{"source": p.hit.source, "title": p.hit.title, "date": p.hit.date, "start": p.start, "end": p.end,
+             "text": p.text} for p in sources]
 
 
 _ASSISTANTS: dict[tuple, Assistant] = {}

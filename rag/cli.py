@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     ak = sub.add_parser("ask", help="answer a question from the articles, with citations")
     ak.add_argument("question")
     ak.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ak.add_argument("--explain", action="store_true", help="also print each check's verdict and the sentences shown")
     ak.add_argument("--index", dest="index_dir", help="index folder (default: index of the bundled articles)")
     ak.add_argument("--llm", help="LLM name (see `rag models list`)")
 
@@ -128,7 +129,18 @@ def _ask(args, settings: Settings) -> int:
     for c in answer.citations:
         print(f"[{c.n}] {c.source}" + (f" ({c.date})" if c.date else "") + f", chars {c.quote_start}-{c.quote_end}")
         print(f"    „{' '.join(c.quote.split())}“")
+    if args.explain:
+        print(explain(answer))
     return 0
+
+
+def explain(answer) -> str:
+    """The checks' verdicts, in the order they ran, and the model's raw reply: why the answer is what it is."""
+    lines = ["", "checks:"]
+    for v in answer.checks:
+        lines.append(f"  {'pass' if v.passed else 'FAIL'}  {v.check:10} {v.reason}")
+    lines.append(f"model reply: {' '.join(answer.draft.split()) or '(none: no LLM call)'}")
+    return "\n".join(lines)
 
 
 def redraw(draft: str, final: str, columns: int) -> str:
@@ -141,7 +153,7 @@ def redraw(draft: str, final: str, columns: int) -> str:
     >>> redraw("x" * 100, "Neu [1].", 40)     # 100 characters took 3 rows: up 2, clear, print
     '\\r\\x1b[2F\\x1b[JNeu [1].'
     """
-    if draft.strip() == final.strip():
+    if " ".join(draft.split()) == " ".join(final.split()):
         return ""
     rows = sum(max(1, math.ceil(len(line) / max(columns, 1))) for line in draft.split("\n"))
     return "\r" + (f"\033[{rows - 1}F" if rows > 1 else "") + "\033[J" + final

@@ -10,8 +10,6 @@ the retriever answers such a question from the best-matching article alone (`Ret
 ('Wer ist der CEO?', 'die Apsara Conference')
 >>> article_scope("Wie viel will Alibaba investieren?")
 ('Wie viel will Alibaba investieren?', None)
->>> without_scope("According to the article about the Qwen app, the share rose [1]. Eddie Wu is CEO according to the article about Apsara [2].")
-'the share rose [1]. Eddie Wu is CEO [2].'
 """
 
 from __future__ import annotations
@@ -36,10 +34,3 @@ def article_scope(question: str) -> tuple[str, str | None]:
     if len(re.findall(r"\w{3,}", rest)) < 2:        # "Was steht im Artikel über Apple?": the topic is the question
         return question, m.group("topic").strip()
     return rest, m.group("topic").strip()
-
-
-def without_scope(text: str) -> str:
-    """`text` without the phrases that name an article: an answer echoes them from the question."""
-    text = _SCOPE.sub("", text)
-    text = re.sub(r"\s+([?!.,;:])", r"\1", text)
-    return re.sub(r"(^|[.!?]\s+)[,;:]\s*", r"\1", text)

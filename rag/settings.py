@@ -48,12 +48,9 @@ class Settings:
     answer_chunks: int = 8              # retrieved chunks whose sentences compete for the prompt
     evidence_chars: int = 900           # characters of source sentences shown to the LLM (~250 tokens: TTFT)
     answer_sources: int = 4             # at most this many numbered sources (6: 2 answers fewer, fewer with evidence)
-    evidence_margin: float = 0.06       # only sentences within this cosine of the best (XQuAD: -0.3 pt evidence, -30 % chars)
-    evidence_gap_chars: int = 90        # room beyond the budget for one sentence between two shown ones (+2 of 40 evidence)
-    support_threshold: float = 0.80     # min claim/sentence cosine before the LLM check; eval/calibrate_support.py
-    verify_citations: bool = True       # the LLM confirms each citation the cheap checks accept (~0.8 s each)
-    require_citation: bool = True       # an answer no source supports is replaced by "the articles don't say"
-    retry_on_unsupported: bool = True   # a rejected draft is asked once more without the source it misread
+    evidence_margin: float = 0.06       # only sentences within this cosine of the best (fewer distractors and tokens)
+    evidence_gap_chars: int = 90        # room beyond the budget for one sentence lying between two shown ones
+    checks: str = "relevance,cited,numbers"   # the answer checks that run (rag/checks.py); "" = none
     embed_batch_size: int = 16
     # chunking (sizes in embedder tokens)
     chunk_tokens: int = 300
@@ -112,6 +109,8 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError("focus_weight must be within 0..1 and focus_share within (0, 1]")
     if s.evidence_chars < 1 or s.evidence_gap_chars < 0:
         raise ConfigError("evidence_chars must be at least 1 and evidence_gap_chars at least 0")
+    from rag.checks import get_checks
+    get_checks(s.checks)                # an unknown check name fails here, listing the valid ones
     if s.store not in ("auto", "flat", "hnsw"):
         raise ConfigError(f"store must be one of auto, flat, hnsw (got {s.store!r})")
     return s

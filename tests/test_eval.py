@@ -139,7 +139,7 @@ class Counting:
 def test_an_interrupted_run_resumes_where_it_stopped_and_reports_with_plots(tmp_path, corpus, tiny, tiny_embedder):
     build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
     retriever = Retriever(load(tiny.index_path, tiny.embedder), tiny_embedder, tiny)
-    rows = [r for r in load_qaset("eval/qa_sample.jsonl")][:5]
+    rows = [r for r in load_qaset("eval/qa_sample_dev.jsonl")][:5]
     out, key = tmp_path / "report", settings_key(tiny)
     with pytest.raises(KeyboardInterrupt):
         run(rows, Assistant(retriever, Counting("NOT_IN_SOURCES", fail_after=3), tiny), out, key, progress=False)

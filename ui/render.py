@@ -44,6 +44,9 @@ def sources_html(answer: Answer | None) -> str:
         head = "<p><b>Not in the articles.</b> None of these passages answers the question:</p>"
     else:
         head = "".join(citation_html(c).replace("<details ", "<details open ") for c in answer.citations)
+    checks = "".join(f'<li data-check="{html.escape(v.check)}">{"✓" if v.passed else "✗"} <b>{html.escape(v.check)}</b>'
+                     f' {html.escape(v.reason)}</li>' for v in answer.checks)
+    head += f'<details class="checks"><summary>Checks</summary><ul>{checks}</ul></details>' if checks else ""
     rest = "".join(f'<div class="passage"><small>{html.escape(p["title"] or p["source"])} '
                    f'{html.escape(p["date"])}</small><br>{html.escape(p["text"])}</div>' for p in answer.passages)
     return head + (f"<details><summary>All {len(answer.passages)} passages shown to the model</summary>{rest}</details>"

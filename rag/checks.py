@@ -1,0 +1,123 @@
+"""Checks on an answer: small named objects with one job each; the `Answer` keeps every verdict.
+
+A check reads a `Draft` (the question, the numbered evidence sentences, the sentences the reply cites, the
+reply's text) and returns a `Verdict`. "before" checks look at the evidence only and run before the model is
+asked, so a failed one costs no LLM call; "after" checks read the reply once it is complete, before its
+citations are attached. A failed check turns the answer into "the articles don't say" and says why.
+
+    checks = get_checks("relevance,cited,numbers")
+    verdict = checks[-1](Draft("How much?", "en", evidence, cited=[2], text="It costs 3 billion euros."))
+
+Switch checks off with the `checks` setting (`RAG_CHECKS=cited,numbers`); `rag ask --explain` shows verdicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from rag.errors import ConfigError
+from rag.amounts import unsupported
+from rag.prompt import Evidence
+
+# e5 cosine between the question and the best evidence sentence below which nothing shown can answer it;
+# eval/calibrate_relevance.py measures it on the dev sets (answerable vs. unanswerable questions)
+RELEVANCE_FLOOR = 0.80
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one check found: passed or not, why, and the cited sentences after it (a check may re-point them)."""
+
+    check: str
+    passed: bool
+    reason: str = ""
+    cited: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass
+class Draft:
+    """What the checks read: the question, the evidence shown, the reply's cited sentence numbers and text."""
+
+    question: str
+    language: str
+    evidence: list[Evidence]
+    cited: list[int] = field(default_factory=list)
+    text: str = ""
+
+    def sentences(self, numbers=None) -> list[Evidence]:
+        """The evidence sentences with the given numbers (default: the cited ones)."""
+        wanted = set(self.cited if numbers is None else numbers)
+        return [e for e in self.evidence if e.n in wanted]
+
+
+class Relevance:
+    """Before asking: is any shown sentence close enough to the question to answer it?"""
+
+    name, stage = "relevance", "before"
+
+    def __init__(self, floor: float = RELEVANCE_FLOOR):
+        self.floor = floor
+
+    def __call__(self, draft: Draft) -> Verdict:
+        best = max((e.score for e in draft.evidence), default=0.0)
+        if best >= self.floor:
+            return Verdict(self.name, True, f"best sentence {best:.3f} >= {self.floor}")
+        return Verdict(self.name, False, f"no sentence is close to the question (best {best:.3f} < {self.floor})")
+
+
+class Cited:
+    """The reply names at least one of the sentences it was shown."""
+
+    name, stage = "cited", "after"
+
+    def __call__(self, draft: Draft) -> Verdict:
+        known = {e.n for e in draft.evidence}
+        cited = tuple(n for n in draft.cited if n in known)
+        if cited:
+            return Verdict(self.name, True, "", cited)
+        return Verdict(self.name, False, "the reply cites no sentence it was shown")
+
+
+class Numbers:
+    """Every number of the answer is stated by a cited sentence, read in that sentence's language.
+
+    When the cited sentences do not state them but another shown sentence states them all, the citation is
+    re-pointed there (the fact is supported; the model picked the neighbour).
+    """
+
+    name, stage = "numbers", "after"
+
+    def __call__(self, draft: Draft) -> Verdict:
+        missing = self._missing(draft, draft.sentences())
+        if not missing:
+            return Verdict(self.name, True, "", tuple(draft.cited))
+        for e in sorted(draft.evidence, key=lambda e: -e.score):
+            if not self._missing(draft, draft.sentences(draft.cited) + [e]):
+                return Verdict(self.name, True, f"{', '.join(missing)} stated by [{e.n}], not by the cited sentence",
+                               tuple([*draft.cited, e.n]))
+        return Verdict(self.name, False, f"{', '.join(missing)}: no shown sentence states it")
+
+    @staticmethod
+    def _missing(draft: Draft, sentences: list[Evidence]) -> list[str]:
+        left = None
+        for e in sentences:
+            now = unsupported(draft.text, draft.language, e.text, e.language or draft.language)
+            left = now if left is None else [x for x in left if x in now]
+        return unsupported(draft.text, draft.language, "", draft.language) if left is None else left
+
+
+CHECKS = {c.name: c for c in (Relevance, Cited, Numbers)}
+DEFAULT = "relevance,cited,numbers"
+
+
+def get_checks(names: str) -> list:
+    """The checks named in a comma-separated list, in pipeline order; an unknown name lists the valid ones."""
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in CHECKS]
+    if unknown:
+        raise ConfigError(f"unknown check(s) {unknown}; valid: {', '.join(CHECKS)} (comma-separated, or empty)")
+    return [CHECKS[n]() for n in CHECKS if n in wanted]
