@@ -62,6 +62,8 @@ def compute_metrics(results: list[dict], peak_rss_mb: float = 0.0) -> dict:
                  "answer_tokens": percentiles([r["answer_tokens"] for r in answered]),
                  "peak_rss_mb": round(peak_rss_mb)}
     m["headline"] = headline(answered)
+    if any(r.get("checks") for r in answered):
+        m["ablation"] = ablation(answered)
     refs = [r for r in answered if "reference" in r]
     if refs:
         m["reference"] = headline([{"answerable": r["answerable"], **r["reference"]} for r in refs])
@@ -95,6 +97,36 @@ def headline(rows: list[dict]) -> dict:
                llm_calls_mean=round(fmean(r.get("llm_calls", 1) for r in rows), 2) if rows else 0.0,
                draft_replaced=round(fmean(bool(r.get("draft_replaced")) for r in rows), 4) if rows else 0.0,
                retried=round(fmean(bool(r.get("retried")) for r in rows), 4) if rows else 0.0)
+    return out
+
+
+def _right(scores: dict) -> bool:
+    return bool(scores["contains"]) if "contains" in scores else bool(scores.get("correct"))
+
+
+def ablation(rows: list[dict]) -> dict:
+    """What each check costs and buys: the answers it alone stopped, split into right ones and wrong ones.
+
+    A check "alone" stopped an answer when every other check and the model itself let it through; switching that
+    check off would have shown the model's reply. Right = the reply holds the gold answer of an answerable
+    question; wrong = any other reply (including every reply to an unanswerable question).
+    """
+    names = sorted({v["check"] for r in rows for v in r.get("checks", []) if v["check"] != "model"})
+    out = {}
+    for name in names:
+        lost = stopped = 0
+        for r in rows:
+            if [v["check"] for v in r.get("checks", []) if not v["passed"]] != [name] or not r.get("reply"):
+                continue
+            right = r["answerable"] and _right(r["reply_scores"])
+            lost, stopped = lost + right, stopped + (not right)
+        out[name] = {"correct_lost": lost, "wrong_stopped": stopped}
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    out["all checks off"] = {
+        "correct": round(fmean(bool(r.get("reply")) and _right(r["reply_scores"]) for r in answerable), 4)
+        if answerable else None,
+        "abstain_unanswerable": round(fmean(not r.get("reply") for r in unanswerable), 4) if unanswerable else None}
     return out
 
 
@@ -193,7 +225,7 @@ def _save(fig, path: Path) -> str:
 def _markdown(results: list[dict], metrics: dict, plots: list[str], compared: dict | None) -> str:
     lines = [f"# Evaluation report ({metrics['questions']} questions)", ""]
     old = flat(compared) if compared else {}
-    for group in ("headline", "reference", "versus_reference", "retrieval", "retrieval_by_group", "answers",
+    for group in ("headline", "reference", "versus_reference", "ablation", "retrieval", "retrieval_by_group", "answers",
                   "citations", "abstention", "cost"):
         if group not in metrics:
             continue

@@ -136,7 +136,22 @@ def _answer(row: dict, assistant) -> dict:
                              "has_evidence": any(e in c.quote for e in row["evidence"])} for c in a.citations],
               }
     result.update(_scores(row, plain, a.abstained))
+    result["reply"] = reply_text(a.draft)
+    before = {c.name for c in getattr(assistant, "checks", []) if c.stage == "before"}
+    if a.abstained and any(not v.passed and v.check in before for v in a.checks):
+        probe = assistant.ask(row["question"], row.get("history"), gate=False)    # what the model would say
+        result.update(reply=reply_text(probe.draft), checks=[v.to_dict() for v in probe.checks])
+    result["reply_scores"] = _scores(row, result["reply"], not result["reply"])
     return result
+
+
+def reply_text(raw: str) -> str:
+    """The model's answer text without markers or the abstention token ("" when it abstained).
+
+    >>> reply_text("[3][5] Der Umsatz stieg."), reply_text("NOT_IN_SOURCES")
+    ('Der Umsatz stieg.', '')
+    """
+    return " ".join(strip_markers(raw).replace("NOT_IN_SOURCES", "").split())
 
 
 def _scores(row: dict, plain: str, abstained: bool) -> dict:

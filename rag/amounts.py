@@ -54,8 +54,14 @@ class Number:
 
 
 def _digits(token: str, lang: str) -> list[float]:
-    """The value(s) of a digit token: "1.000" is 1000 in German, 1.0 in English; "12.03.2025" is three numbers."""
+    """The value(s) of a digit token, read in `lang` only where the language decides.
+
+    "1.000" is 1000 in German and 1.0 in English; one separator followed by other than three digits is a decimal
+    point in either ("52,4" copied into an English answer is 52.4); "12.03.2025" is three numbers.
+    """
     thousands, decimal = (".", ",") if lang == "de" else (",", ".")
+    if re.fullmatch(r"\d+[.,](?:\d{1,2}|\d{4,})", token):
+        return [float(token.replace(",", "."))]
     if re.fullmatch(rf"\d{{1,3}}(?:\{thousands}\d{{3}})+(?:\{decimal}\d+)?", token):
         token = token.replace(thousands, "")
     elif token.count(thousands) or token.count(decimal) > 1:     # dates, versions: each part on its own

@@ -16,7 +16,7 @@ from rag.checks import Draft, Verdict, get_checks
 from rag.cite import citations_for, with_markers
 from rag.generate import Generator, load_generator
 from rag.lang import detect
-from rag.prompt import ABSTAIN, GRAMMAR, condense_messages, messages, numbered, passages
+from rag.prompt import ABSTAIN, condense_messages, messages, numbered, passages
 from rag.reply import Reply
 from rag.retriever import Retriever, clean_question, get_retriever
 from rag.settings import Settings, load_settings
@@ -42,13 +42,18 @@ class Assistant:
         self.settings = settings
         self.checks = get_checks(settings.checks)
 
-    def ask(self, question: str, history: list[tuple[str, str]] | None = None) -> Answer:
+    def ask(self, question: str, history: list[tuple[str, str]] | None = None, gate: bool = True) -> Answer:
         """The full answer (see `ask_stream` for the same, streamed)."""
-        *_, answer = self.ask_stream(question, history)
+        *_, answer = self.ask_stream(question, history, gate)
         return answer
 
-    def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None) -> Iterator[str | Answer]:
-        """Yield answer text as it is generated, then the final `Answer` with citations and check verdicts."""
+    def ask_stream(self, question: str, history: list[tuple[str, str]] | None = None,
+                   gate: bool = True) -> Iterator[str | Answer]:
+        """Yield answer text as it is generated, then the final `Answer` with citations and check verdicts.
+
+        `gate=False` asks the model even when a "before" check failed (the answer is the same abstention; its
+        draft shows what the model would have said: how the evaluation measures what each check buys).
+        """
         t0 = time.perf_counter()
         question = clean_question(question)
         lang = detect(question, self.settings.corpus_language)
@@ -61,14 +66,13 @@ class Assistant:
         draft = Draft(standalone, lang, evidence)
         timings = {"retrieve_s": time.perf_counter() - t0}
         verdicts = [c(draft) for c in self.checks if c.stage == "before"]
-        if not all(v.passed for v in verdicts):
+        if gate and not all(v.passed for v in verdicts):
             timings.update(first_token_s=time.perf_counter() - t0, total_s=time.perf_counter() - t0)
             yield self._abstain(question, standalone, lang, timings, "", shown, verdicts)
             return
         msgs = messages(standalone, evidence, lang)
         reply, first = Reply(), None
-        grammar = {"grammar": GRAMMAR} if getattr(self.generator, "supports_grammar", False) else {}
-        for piece in self.generator.stream(msgs, s.max_answer_tokens, **grammar):
+        for piece in self.generator.stream(msgs, s.max_answer_tokens):
             reply.tokens += 1
             visible = reply.feed(piece)
             if visible:
@@ -89,12 +93,12 @@ class Assistant:
             verdicts.append(Verdict("model", False, "the model found no sentence that answers the question"))
             return self._abstain(question, standalone, lang, timings, reply.raw, shown, verdicts)
         draft.cited, draft.text = list(reply.cited), reply.text
-        for check in (c for c in self.checks if c.stage == "after"):
+        for check in (c for c in self.checks if c.stage == "after"):      # all run: each verdict is kept
             verdict = check(draft)
             verdicts.append(verdict)
-            if not verdict.passed:
-                return self._abstain(question, standalone, lang, timings, reply.raw, shown, verdicts)
             draft.cited = list(verdict.cited) or draft.cited
+        if not all(v.passed for v in verdicts):
+            return self._abstain(question, standalone, lang, timings, reply.raw, shown, verdicts)
         cited = [e for e in draft.sentences()] or []
         if not cited:      # the cited check is off and the reply cites nothing shown
             return Answer(question, reply.text, [], False, lang, standalone, timings, reply.raw, _shown(shown),

@@ -21,7 +21,7 @@ from rag.prompt import Evidence
 
 # e5 cosine between the question and the best evidence sentence below which nothing shown can answer it;
 # eval/calibrate_relevance.py measures it on the dev sets (answerable vs. unanswerable questions)
-RELEVANCE_FLOOR = 0.80
+RELEVANCE_FLOOR = 0.80        # dev: stops 0.8 % of answerable questions, 8.8 % of unanswerable ones
 
 
 @dataclass(frozen=True)

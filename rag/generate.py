@@ -28,12 +28,7 @@ class Generator(Protocol):
 
 
 class LlamaCppGenerator:
-    """A GGUF model run by llama-cpp-python; one request at a time (the model is not thread-safe).
-
-    `grammar` (GBNF text) constrains the reply's shape; the assistant uses it for "[n] answer".
-    """
-
-    supports_grammar = True
+    """A GGUF model run by llama-cpp-python; one request at a time (the model is not thread-safe)."""
 
     def __init__(self, name: str, path: str | Path, n_ctx: int = 4096, threads: int | None = None):
         from llama_cpp import Llama
@@ -45,20 +40,18 @@ class LlamaCppGenerator:
         threads = threads or os.cpu_count() or 1     # llama.cpp's default is half the cores: ~15% slower here
         self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
         self.lock = threading.Lock()
-        self._grammars: dict[str, object] = {}
         atexit.register(self.llm.close)     # freed before interpreter teardown, not in __del__ after it
 
     def count_tokens(self, text: str) -> int:
         """Tokens `text` takes in this model."""
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False))
 
-    def stream(self, messages: list[dict], max_tokens: int = 200, stop: list[str] | None = None,
-               grammar: str | None = None) -> Iterator[str]:
+    def stream(self, messages: list[dict], max_tokens: int = 200, stop: list[str] | None = None) -> Iterator[str]:
         """Yield text pieces as they are generated (greedy decoding: answers are reproducible)."""
         with self.lock:
             try:
                 for chunk in self.llm.create_chat_completion(messages, max_tokens=max_tokens, temperature=0.0,
-                                                             stop=stop, stream=True, grammar=self._grammar(grammar)):
+                                                             stop=stop, stream=True):
                     piece = chunk["choices"][0]["delta"].get("content")
                     if piece:
                         yield piece
@@ -67,16 +60,6 @@ class LlamaCppGenerator:
                     raise
                 raise InputError(f"the question and its sources do not fit the model's context "
                                  f"({self.llm.n_ctx()} tokens): ask a shorter question or raise llm_context") from None
-
-
-
-    def _grammar(self, text: str | None):
-        if not text:
-            return None
-        if text not in self._grammars:
-            from llama_cpp import LlamaGrammar
-            self._grammars[text] = LlamaGrammar.from_string(text, verbose=False)
-        return self._grammars[text]
 
 
 class TransformersGenerator:

@@ -33,11 +33,6 @@ Rules:
 Example. Source: [3] "Der Umsatz stieg um 12 Prozent auf 3 Milliarden (= 3 billion) Euro."
 Question: How much did revenue grow? Answer in English.
 Reply: [3] Revenue grew by 12 percent to 3 billion euros."""
-# The reply's shape, for backends that constrain decoding: the abstention token, or markers then the answer.
-GRAMMAR = r"""root ::= "NOT_IN_SOURCES" | cite cite? " " text
-cite ::= "[" [1-9] "]" | "[" [1-9] [0-9] "]"
-text ::= [^\n\[]+
-"""
 
 _TEMPLATE = re.compile(r"<\|[^|<>]{0,40}\|>|</?s>|\[/?INST\]|<</?SYS>>|</?source[^>]*>", re.I)
 _FENCE = re.compile(r"</?sources?\b[^>]*>", re.I)

@@ -65,7 +65,7 @@ def test_the_reply_cites_its_sentence_first_and_the_citation_is_that_sentence_ex
 def test_a_reply_citing_a_sentence_it_was_not_shown_is_no_answer(retriever, plain):
     answer = Assistant(retriever, ScriptedGenerator(["[77] Joseph Tsai ist Chef."]), plain).ask("Joseph Tsai Apple")
     assert answer.abstained and answer.citations == []
-    assert answer.checks[-1].check == "cited" and not answer.checks[-1].passed
+    assert [v.check for v in answer.checks if not v.passed] == ["cited"]
 
 
 def test_a_number_no_shown_sentence_states_is_refused_and_one_stated_elsewhere_is_re_pointed(retriever, plain):
@@ -75,7 +75,7 @@ def test_a_number_no_shown_sentence_states_is_refused_and_one_stated_elsewhere_i
     src = next(x for x in ev if "4,8%" in x.text)
     other = next(x for x in ev if x.n != src.n)
     wrong = Assistant(retriever, ScriptedGenerator([f"[{src.n}] Die Aktie verlor 9,9%."]), plain).ask(question)
-    assert wrong.abstained and "9,9%" in wrong.checks[-1].reason and wrong.checks[-1].check == "numbers"
+    assert wrong.abstained and "9,9" in wrong.checks[-1].reason and wrong.checks[-1].check == "numbers"
     moved = Assistant(retriever, ScriptedGenerator([f"[{other.n}] Die Aktie verlor bis zu 4,8%."]), plain).ask(question)
     assert not moved.abstained and src.text in [c.quote for c in moved.citations]
 

@@ -157,3 +157,39 @@ def test_an_interrupted_run_resumes_where_it_stopped_and_reports_with_plots(tmp_
         assert (out / name).stat().st_size > 0
     assert (tmp_path / "second" / "compare.png").read_bytes()[:4] == b"\x89PNG"
     assert "Worst questions" in (out / "summary.md").read_text()
+
+
+def test_xquad_splits_are_fixed_disjoint_and_large_enough():
+    from eval.sets import get_set, is_dev
+    assert is_dev(0) and is_dev(199) and is_dev(200) and not is_dev(201) and is_dev(204)
+    dev, held = get_set("xquad-dev-de"), get_set("xquad-heldout-de")
+    ids = lambda s: {r["id"].split(":", 1)[1] for r in s.rows}
+    assert not ids(dev) & ids(held) and len(held.rows) >= 100 and ids(held) == ids(get_set("xquad-heldout-en"))
+    una = get_set("xquad-unanswerable-heldout")
+    assert len(una.rows) >= 60 and not any(r["answerable"] for r in una.rows)
+    assert not {r["sources"][0] for r in held.rows} - set(held.documents)          # answerable: paragraph indexed
+    left_out = {pid[:2] for pid in dev.documents} - {pid[:2] for pid in una.documents}
+    assert left_out == {"02", "04", "06", "12", "24", "36"}
+    with pytest.raises(InputError, match="valid: sample-dev"):
+        get_set("sample")
+
+
+def test_the_ablation_counts_what_a_check_alone_stopped_as_right_or_wrong():
+    from eval.report import ablation
+    rows = [  # numbers alone stopped a right reply; relevance alone stopped a reply to an unanswerable question
+        {"answerable": True, "reply": "4,8 %", "reply_scores": {"correct": True},
+         "checks": [{"check": "cited", "passed": True}, {"check": "numbers", "passed": False}]},
+        {"answerable": False, "reply": "Tim Cook", "reply_scores": {},
+         "checks": [{"check": "relevance", "passed": False}, {"check": "numbers", "passed": True}]},
+        {"answerable": True, "reply": "9 %", "reply_scores": {"correct": False},     # stopped by two: counted by none
+         "checks": [{"check": "relevance", "passed": False}, {"check": "numbers", "passed": False}]}]
+    table = ablation(rows)
+    assert table["numbers"] == {"correct_lost": 1, "wrong_stopped": 0}
+    assert table["relevance"] == {"correct_lost": 0, "wrong_stopped": 1}
+    assert table["all checks off"] == {"correct": 0.5, "abstain_unanswerable": 0.0}
+
+
+def test_a_streamed_draft_counts_as_replaced_only_when_its_words_change():
+    from eval.runner import replaced
+    assert not replaced("Eddie Wu ist CEO.", "Eddie Wu ist CEO [1].") and not replaced("", "Dazu steht nichts.")
+    assert replaced("Eddie Wu ist CEO.", "Dazu steht in den Artikeln nichts.")

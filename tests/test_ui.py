@@ -1,7 +1,7 @@
 """The Gradio app in a real headless Chromium (Debian's), and its `ask` API through gradio_client.
 
 The LLM is an "echo" generator registered through the real backend registry: it answers with the
-first sentence of source [1] and says yes to the citation check, so what is tested is the app, the
+first sentence of source [1], citing it, so what is tested is the app, the
 retrieval, the citation mapping and the library, deterministically and in seconds.
 """
 
@@ -22,20 +22,17 @@ SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "ui.png"
 
 
 class Echo:
-    """Replies with the first sentence of source [1] and its marker; a follow-up is kept as it is."""
+    """Replies "[1]" and the first sentence of source [1]; a follow-up is kept as it is."""
 
     name = "echo"
 
     def stream(self, messages, max_tokens=200, stop=None):
         user = messages[-1]["content"]
-        if user.startswith("Fact check"):
-            yield "yes"
-            return
         if user.startswith("Not a question to answer"):
             yield user.rsplit("Follow-up:", 1)[1].strip().removesuffix("->").strip()
             return
         first = re.search(r"^\[1\] (.+?[.!?])(\s|$)", user, re.M)
-        text = f"{first.group(1)[:-1]} [1]." if first else "NOT_IN_SOURCES"
+        text = f"[1] {first.group(1)}" if first else "NOT_IN_SOURCES"
         for word in text.split(" "):
             yield word + " "
 
@@ -54,7 +51,7 @@ def app_url(tmp_path_factory, models_dir):
     from ui.app import serve
     home = tmp_path_factory.mktemp("uihome")
     settings = Settings(home=str(home), models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2",
-                        generator="echo", llm="smollm2-135m", verify_citations=True)
+                        generator="echo", llm="smollm2-135m", checks="cited,numbers")
     port = _free_port()
     app = serve(settings, host="127.0.0.1", port=port, block=False)
     yield f"http://127.0.0.1:{port}"
