@@ -38,6 +38,9 @@ def add_arguments(p) -> None:
     p.add_argument("--retrieval-only", action="store_true", help="skip answering: retrieval metrics only (fast)")
     p.add_argument("--reference", action="store_true",
                    help="also answer each question with the fair reference (top-4 chunks, plain prompt, same models)")
+    p.add_argument("--reference-every", type=int, default=1, metavar="N",
+                   help="with --reference: the reference answers every Nth question only (the comparison is made "
+                        "on those)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -64,9 +67,9 @@ def main(args, settings: Settings) -> int:
         reference = Reference(assistant.retriever, load_generator(settings), settings.max_answer_tokens)
         reference.answer(rows[0]["question"])                                          # warm-up
     key = settings_key(settings, f"{index.manifest.get('snapshot', '')}:{not args.retrieval_only}:"
-                                 f"{'reference' if reference else ''}")
+                                 f"{f'reference/{args.reference_every}' if reference else ''}")
     results = run(rows, assistant, out, key, answers=not args.retrieval_only, progress=not args.quiet,
-                  reference=reference)
+                  reference=reference, reference_every=args.reference_every)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     metrics = compute_metrics(results, peak)
     metrics["seconds"] = round(time.perf_counter() - t0, 1)

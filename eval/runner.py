@@ -41,12 +41,15 @@ def cached(out: Path, key: str) -> dict[str, dict]:
 
 
 def run(rows: list[dict], assistant, out: Path, key: str, answers: bool = True, progress: bool = True,
-        reference=None) -> list[dict]:
+        reference=None, reference_every: int = 1) -> list[dict]:
     """Results for `rows` (from the cache when there), appending new ones to the cache as they finish.
 
     With a `reference` pipeline (`eval.reference.Reference`) each question is also answered by it, the two
-    taking turns going first, and its result is kept under "reference".
+    taking turns going first, and its result is kept under "reference" (every `reference_every`-th question of
+    `rows` only, when that is more than 1: the reference reads four times the prompt).
     """
+    with_reference = {r["id"] for i, r in enumerate(rows) if i % max(1, reference_every) == 0}
+    turns = 0
     from tqdm import tqdm
     out.mkdir(parents=True, exist_ok=True)
     done = cached(out, key)
@@ -54,13 +57,14 @@ def run(rows: list[dict], assistant, out: Path, key: str, answers: bool = True, 
     later = {r["id"] for r in todo if answers and r.get("history")}    # follow-ups: searched as `ask` rewrote them
     ranked = _retrieve_all(assistant, [r for r in todo if r["id"] not in later])
     with (out / CACHE).open("a", encoding="utf-8") as cache:
-        for i, row in enumerate(tqdm(todo, desc="questions", unit="q", disable=not progress,
-                                     initial=len(rows) - len(todo), total=len(rows))):
-            ref = None
-            if reference is not None and i % 2:
+        for row in tqdm(todo, desc="questions", unit="q", disable=not progress, initial=len(rows) - len(todo),
+                        total=len(rows)):
+            ref, compared = None, reference is not None and row["id"] in with_reference
+            turns += compared
+            if compared and turns % 2:              # the two take turns going first
                 ref = _reference(row, reference)
             answer = _answer(row, assistant) if answers else {}
-            if reference is not None and ref is None:
+            if compared and ref is None:
                 ref = _reference(row, reference)
             if ref is not None:
                 answer["reference"] = ref

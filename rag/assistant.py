@@ -1,7 +1,7 @@
 """`Assistant(retriever, generator, settings)`: grounded answers with checked citations.
 
     from rag import ask
-    a = ask("Wie viel will Alibaba in KI investieren?")
+    a = ask("Wie viel will der Konzern investieren?")
     a.text, a.citations, a.abstained
 """
 
@@ -40,7 +40,7 @@ class Assistant:
     def configure(self, settings: Settings) -> None:
         """Use `settings` from the next question on (top-k, checks; the models stay loaded)."""
         self.settings = settings
-        self.checks = get_checks(settings.checks)
+        self.checks = get_checks(settings.checks, settings.embedder)
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None, gate: bool = True) -> Answer:
         """The full answer (see `ask_stream` for the same, streamed)."""

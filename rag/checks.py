@@ -19,9 +19,6 @@ from rag.errors import ConfigError
 from rag.amounts import unsupported
 from rag.prompt import Evidence
 
-# e5 cosine between the question and the best evidence sentence below which nothing shown can answer it;
-# eval/calibrate_relevance.py measures it on the dev sets (answerable vs. unanswerable questions)
-RELEVANCE_FLOOR = 0.80        # dev: stops 0.8 % of answerable questions, 8.8 % of unanswerable ones
 
 
 @dataclass(frozen=True)
@@ -55,14 +52,20 @@ class Draft:
 
 
 class Relevance:
-    """Before asking: is any shown sentence close enough to the question to answer it?"""
+    """Before asking: is any shown sentence close enough to the question to answer it?
+
+    The floor is the embedder's (its catalogue entry's `relevance_floor`, measured by
+    eval/calibrate_relevance.py); an embedder without a measured floor passes every question.
+    """
 
     name, stage = "relevance", "before"
 
-    def __init__(self, floor: float = RELEVANCE_FLOOR):
+    def __init__(self, floor: float | None = None):
         self.floor = floor
 
     def __call__(self, draft: Draft) -> Verdict:
+        if self.floor is None:
+            return Verdict(self.name, True, "no floor measured for this embedder")
         best = max((e.score for e in draft.evidence), default=0.0)
         if best >= self.floor:
             return Verdict(self.name, True, f"best sentence {best:.3f} >= {self.floor}")
@@ -114,10 +117,16 @@ CHECKS = {c.name: c for c in (Relevance, Cited, Numbers)}
 DEFAULT = "relevance,cited,numbers"
 
 
-def get_checks(names: str) -> list:
+def get_checks(names: str, embedder: str = "") -> list:
     """The checks named in a comma-separated list, in pipeline order; an unknown name lists the valid ones."""
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in wanted if n not in CHECKS]
     if unknown:
         raise ConfigError(f"unknown check(s) {unknown}; valid: {', '.join(CHECKS)} (comma-separated, or empty)")
-    return [CHECKS[n]() for n in CHECKS if n in wanted]
+    return [Relevance(_floor(embedder)) if n == "relevance" else CHECKS[n]() for n in CHECKS if n in wanted]
+
+
+def _floor(embedder: str) -> float | None:
+    from rag.models.catalog import CATALOG
+    spec = CATALOG.get(embedder)
+    return spec.extra.get("relevance_floor") if spec else None
