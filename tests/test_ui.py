@@ -31,7 +31,7 @@ class Echo:
         if user.startswith("Not a question to answer"):
             yield user.rsplit("Follow-up:", 1)[1].strip().removesuffix("->").strip()
             return
-        first = re.search(r"^\[1\] (.+?[.!?])(\s|$)", user, re.M)
+        first = re.search(r"^\[1\] (.+)$", user, re.M)
         text = f"[1] {first.group(1)}" if first else "NOT_IN_SOURCES"
         for word in text.split(" "):
             yield word + " "
