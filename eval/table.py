@@ -21,6 +21,15 @@ def _row(name: str, h: dict) -> str:
             f"{h['llm_calls_mean']:.2f} | {_pct(h.get('draft_replaced'))} |")
 
 
+def _paired(name: str, ref: dict, diff: dict) -> str:
+    """Ours on the reference's questions only: the reference's figures plus the differences of the same run."""
+    def at(k):
+        return None if k not in diff else ref[k] + diff[k]
+    return (f"| {name}, ours on the reference's {ref['n']} | {ref['n']} | {_pct(at('correct'))} | "
+            f"{_pct(at('false_abstention'))} | {_pct(at('abstain_unanswerable'))} | | "
+            f"×{diff['first_token_s_p50_ratio']:.2f} / ×{diff['total_s_p50_ratio']:.2f} of the reference | | | |")
+
+
 def headline_table(reports: list[Path]) -> str:
     """One row for ours and one for the reference per report, with the machine's bare llama.cpp speed."""
     lines = ["| set, pipeline | questions | correct | false abstention | abstains (unanswerable) | correct citing own "
@@ -32,6 +41,7 @@ def headline_table(reports: list[Path]) -> str:
         lines.append(_row(f"{path.name}, ours", m["headline"]))
         if "reference" in m:
             lines.append(_row(f"{path.name}, reference", m["reference"]))
+            lines.append(_paired(path.name, m["reference"], m["versus_reference"]))
         if "machine" in m:
             speeds.append(f"{path.name}: {m['machine']['prompt_tokens_per_s']} prompt tokens/s, "
                           f"{m['machine']['generated_tokens_per_s']} generated tokens/s")
