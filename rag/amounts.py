@@ -2,11 +2,11 @@
 
 German "52,4 Milliarden" is 52.4e9 and English "52.4 billion" is the same value; German "eine Billion" is
 1e12 and English "one billion" 1e9. A claim states a number its source supports when the source states the
-same value, either bare ("380") or scaled ("380 Milliarden" for "380 billion").
+same value, either bare ("250") or scaled ("250 Milliarden" for "250 billion").
 
->>> sorted(stated("mindestens 380 Milliarden Yuan (52,4 Mrd. Dollar)", "de"))
-[52.4, 380.0, 52400000000.0, 380000000000.0]
->>> claimed("Alibaba plans to invest 380 billion yuan.", "en") <= stated("380 Milliarden Yuan", "de")
+>>> sorted(stated("mindestens 250 Milliarden Euro (27,5 Mrd. Dollar)", "de"))
+[27.5, 250.0, 27500000000.0, 250000000000.0]
+>>> claimed("The group plans to invest 250 billion euros.", "en") <= stated("250 Milliarden Euro", "de")
 True
 >>> unsupported("one trillion parameters", "en", "über einer Billion Parametern", "de")
 []

@@ -99,12 +99,11 @@ class Assistant:
             draft.cited = list(verdict.cited) or draft.cited
         if not all(v.passed for v in verdicts):
             return self._abstain(question, standalone, lang, timings, reply.raw, shown, verdicts)
-        cited = [e for e in draft.sentences()] or []
-        if not cited:      # the cited check is off and the reply cites nothing shown
+        by_n = {e.n: e for e in draft.sentences()}
+        if not by_n:       # the cited check is off and the reply cites nothing shown
             return Answer(question, reply.text, [], False, lang, standalone, timings, reply.raw, _shown(shown),
                           verdicts)
-        order = [n for n in dict.fromkeys(draft.cited) if any(e.n == n for e in cited)]
-        citations = citations_for([next(e for e in cited if e.n == n) for n in order])
+        citations = citations_for([by_n[n] for n in dict.fromkeys(draft.cited) if n in by_n])
         return Answer(question, with_markers(reply.text, [c.n for c in citations]), citations, False, lang,
                       standalone, timings, reply.raw, _shown(shown), verdicts)
 

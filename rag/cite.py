@@ -40,8 +40,3 @@ def with_markers(text: str, numbers: list[int]) -> str:
         return text
     end = len(text.rstrip(".!?…"))
     return f"{text[:end]} {tags}{text[end:]}"
-
-
-def context_text(title: str, chunk: str) -> str:
-    """The text a reader sees around a quote: title, then chunk."""
-    return f"{title}\n{chunk}"

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import re
 
+from rag.cite import markers, strip_markers
 from rag.prompt import NOT_FOUND
 
 _LEAD = re.compile(r"\s*((?:\[\d{1,3}\]\s*)+)")
-_MARK = re.compile(r"\s*\[(\d{1,3})\]")
 
 
 class Reply:
@@ -63,8 +63,8 @@ class Reply:
             ready, self._held = held[:cut], held[cut:]
         else:
             ready, self._held = held, ""
-        self.cited += [int(n) for n in _MARK.findall(ready) if int(n) not in self.cited]
-        ready = _MARK.sub("", ready).replace(NOT_FOUND, "")
+        self.cited += [n for n in markers(ready) if n not in self.cited]
+        ready = strip_markers(ready).replace(NOT_FOUND, "")
         shown = ready if self.text else ready.lstrip()
         self.text += shown
         return shown
@@ -80,7 +80,7 @@ class Reply:
             if not held.strip() or NOT_FOUND.startswith(held.strip()):
                 return ""
             self._lead_done = True
-        shown = _MARK.sub("", held).replace(NOT_FOUND, "")
+        shown = strip_markers(held).replace(NOT_FOUND, "")
         shown = shown if self.text else shown.lstrip()
         self.text += shown
         return shown
