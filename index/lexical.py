@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from pathlib import Path
@@ -79,8 +80,26 @@ class BM25Index:
         return any(t in vocab and (indptr[vocab[t] + 1] - indptr[vocab[t]]) / n >= share for t in self.analyze(word))
 
     def known(self, word: str) -> bool:
-        """True when `word` (stemmed) occurs in the indexed texts."""
-        return any(t in self.model.vocab_dict for t in self.analyze(word))
+        """True when `word` occurs in the indexed texts, stemmed or as the start of an indexed stem.
+
+        The start (all but the last three letters, at least four) lets an inflected or compounded form through:
+        "Normans" against "Normannen", "Kaiser" against "Kaiserreich".
+
+        >>> b = BM25Index.build(["Die Normannen eroberten England"], "de")
+        >>> b.known("Normans"), b.known("England"), b.known("Frankreich")
+        (True, True, False)
+        """
+        if any(t in self.model.vocab_dict for t in self.analyze(word)):
+            return True
+        start = word.lower()[:max(4, len(word) - 3)]
+        stems = self._sorted_vocab()
+        i = bisect.bisect_left(stems, start)
+        return i < len(stems) and stems[i].startswith(start)
+
+    def _sorted_vocab(self) -> list[str]:
+        if getattr(self, "_stems", None) is None:
+            self._stems = sorted(self.model.vocab_dict)
+        return self._stems
 
     def save(self, folder: str | Path) -> None:
         """Write arrays and vocabulary under `folder/bm25`."""

@@ -40,7 +40,7 @@ class Assistant:
     def configure(self, settings: Settings) -> None:
         """Use `settings` from the next question on (top-k, checks; the models stay loaded)."""
         self.settings = settings
-        self.checks = get_checks(settings.checks, settings.embedder)
+        self.checks = get_checks(settings.checks, settings.embedder, getattr(self.retriever, "known", None))
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None, gate: bool = True) -> Answer:
         """The full answer (see `ask_stream` for the same, streamed)."""

@@ -5,7 +5,7 @@ reply's text) and returns a `Verdict`. "before" checks look at the evidence only
 asked, so a failed one costs no LLM call; "after" checks read the reply once it is complete, before its
 citations are attached. A failed check turns the answer into "the articles don't say" and says why.
 
-    checks = get_checks("relevance,cited,numbers")
+    checks = get_checks("relevance,names,cited,numbers", known=retriever.known)
     verdict = checks[-1](Draft("How much?", "en", evidence, cited=[2], text="It costs 3 billion euros."))
 
 Switch checks off with the `checks` setting (`RAG_CHECKS=cited,numbers`); `rag ask --explain` shows verdicts.
@@ -13,7 +13,9 @@ Switch checks off with the `checks` setting (`RAG_CHECKS=cited,numbers`); `rag a
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 from rag.errors import ConfigError
 from rag.amounts import unsupported
@@ -72,6 +74,43 @@ class Relevance:
         return Verdict(self.name, False, f"no sentence is close to the question (best {best:.3f} < {self.floor})")
 
 
+class Names:
+    """Before asking: does the collection know what the question is about?
+
+    A question naming two or more things (capitalised words after its first) that no indexed article
+    mentions asks about a subject the articles do not cover; the nearest passages are then about something
+    else, and a small model answers from them anyway. `known(word)` is the index's vocabulary lookup.
+    """
+
+    name, stage = "names", "before"
+    MOST_UNKNOWN = 1        # one unknown name is often a paraphrase or a translation; two rarely are
+
+    def __init__(self, known: Callable[[str], bool] | None = None):
+        self.known = known
+
+    def __call__(self, draft: Draft) -> Verdict:
+        if self.known is None:
+            return Verdict(self.name, True, "no index vocabulary to look names up in")
+        unknown = [w for w in question_names(draft.question) if not self.known(w)]
+        if len(unknown) > self.MOST_UNKNOWN:
+            return Verdict(self.name, False, f"no article mentions {', '.join(unknown)}")
+        return Verdict(self.name, True, f"unknown: {', '.join(unknown)}" if unknown else "")
+
+
+_NAME = re.compile(r"(?<![\w-])[A-ZÄÖÜ][\w-]+")
+
+
+def question_names(question: str) -> list[str]:
+    """The capitalised words of a question after its first word (names, and in German also nouns).
+
+    >>> question_names("Who founded the Hanseatic League in Lübeck?")
+    ['Hanseatic', 'League', 'Lübeck']
+    """
+    words = _NAME.findall(question)
+    first = re.match(r"\W*([\w-]+)", question)
+    return words[1:] if words and first and words[0] == first.group(1) else words
+
+
 class Cited:
     """The reply names at least one of the sentences it was shown."""
 
@@ -113,17 +152,21 @@ class Numbers:
         return unsupported(draft.text, draft.language, "", draft.language) if left is None else left
 
 
-CHECKS = {c.name: c for c in (Relevance, Cited, Numbers)}
-DEFAULT = "relevance,cited,numbers"
+CHECKS = {c.name: c for c in (Relevance, Names, Cited, Numbers)}
+DEFAULT = "relevance,names,cited,numbers"
 
 
-def get_checks(names: str, embedder: str = "") -> list:
-    """The checks named in a comma-separated list, in pipeline order; an unknown name lists the valid ones."""
+def get_checks(names: str, embedder: str = "", known: Callable[[str], bool] | None = None) -> list:
+    """The checks named in a comma-separated list, in pipeline order; an unknown name lists the valid ones.
+
+    `embedder` picks the relevance floor; `known` is the index's vocabulary lookup for the names check.
+    """
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in wanted if n not in CHECKS]
     if unknown:
         raise ConfigError(f"unknown check(s) {unknown}; valid: {', '.join(CHECKS)} (comma-separated, or empty)")
-    return [Relevance(_floor(embedder)) if n == "relevance" else CHECKS[n]() for n in CHECKS if n in wanted]
+    made = {"relevance": lambda: Relevance(_floor(embedder)), "names": lambda: Names(known)}
+    return [made.get(n, CHECKS[n])() for n in CHECKS if n in wanted]
 
 
 def _floor(embedder: str) -> float | None:

@@ -67,6 +67,10 @@ class Retriever:
             out.append(self._hits(fused, ranks, k, v))
         return out
 
+    def known(self, word: str) -> bool:
+        """True when the indexed articles contain `word` (or a form of it): see `BM25Index.known`."""
+        return self.index.bm25.known(word)
+
     def focus(self, question: str) -> str:
         """The question without the words most chunks contain: what tells its sentences apart.
 

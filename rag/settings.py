@@ -50,7 +50,7 @@ class Settings:
     answer_sources: int = 4             # at most this many numbered sources (6: 2 answers fewer, fewer with evidence)
     evidence_margin: float = 0.06       # only sentences within this cosine of the best (fewer distractors and tokens)
     evidence_gap_chars: int = 90        # room beyond the budget for one sentence lying between two shown ones
-    checks: str = "relevance,cited,numbers"   # the answer checks that run (rag/checks.py); "" = none
+    checks: str = "relevance,names,cited,numbers"   # the answer checks that run (rag/checks.py); "" = none
     embed_batch_size: int = 16
     # chunking (sizes in embedder tokens)
     chunk_tokens: int = 300

@@ -96,8 +96,8 @@ def test_checks_can_be_switched_off_and_an_unknown_one_lists_the_valid_ones(retr
     unchecked = Assistant(retriever, ScriptedGenerator([f"[{n}] Die Aktie verlor 9,9%."]), plain.replace(checks=""))
     answer = unchecked.ask(question)
     assert not answer.abstained and "9,9%" in answer.text and answer.checks == []
-    with pytest.raises(ConfigError, match="valid: relevance, cited, numbers"):
-        plain.replace(checks="cited,names")
+    with pytest.raises(ConfigError, match="valid: relevance, names, cited, numbers"):
+        plain.replace(checks="cited,facts")
 
 
 def test_verdicts_are_kept_on_the_answer_its_json_and_the_explanation(retriever, plain):
@@ -120,6 +120,25 @@ def test_relevance_stops_a_question_no_shown_sentence_is_close_to_without_asking
     assert far.abstained and far.checks[0].check == "relevance" and not far.checks[0].passed and gen.seen == []
     near = Assistant(r, gen, e5).ask("Ab wann streiken die Lokführer?")
     assert not near.abstained and near.checks[0].passed and len(gen.seen) == 1
+
+
+def test_names_stops_a_question_about_two_things_no_article_mentions_without_asking_the_model(tmp_path, tiny,
+                                                                                               tiny_embedder):
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    (corpus / "bahn.txt").write_text("Die Lokführer der Deutschen Bahn streiken ab Montag in Hamburg.\n",
+                                     encoding="utf-8")
+    build_index(corpus, tmp_path / "ix", settings=tiny, embedder=tiny_embedder, progress=False)
+    r = Retriever(load(tmp_path / "ix", tiny.embedder), tiny_embedder, tiny)
+    s = tiny.replace(checks="names,cited")
+    gen = ScriptedGenerator(["[1] Die Lokführer streiken ab Montag."])
+    far = Assistant(r, gen, s).ask("Wann streiken die Piloten der Lufthansa in Frankfurt?")
+    assert far.abstained and gen.seen == [] and far.checks[0].check == "names"
+    assert "Lufthansa" in far.checks[0].reason and "Frankfurt" in far.checks[0].reason
+    for known in ("Wann streiken die Lokführer der Bahn in Hamburg?", "Since when are the Deutsche Bahn drivers "
+                  "on strike?", "Wann streiken die Lokführer in Hamburg und Bremen?"):     # one unknown name: asked
+        answer = Assistant(r, gen, s).ask(known)
+        assert not answer.abstained and answer.checks[0].passed, (known, answer.checks)
 
 
 def _draft(claim, lang, source, source_lang="de"):
