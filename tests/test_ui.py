@@ -18,9 +18,6 @@ from eval.bench_ui import CHROMIUM, FLAGS      # one browser setup for the app's
 from rag.generate import register_generator
 from rag.settings import SAMPLE_ARTICLES, Settings
 
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "ui.png"
-
-
 class Echo:
     """Replies "[1]" and the first sentence of source [1]; a follow-up is kept as it is."""
 
@@ -92,8 +89,6 @@ def test_browser_chat_citation_follow_up_upload_and_remove(page, tmp_path):
     expect(mark).to_be_visible()
     assert mark.inner_text().strip() and "[1]" in page.locator("#chat").inner_text()
     expect(page.locator("#sources mark").first).to_be_visible()     # the sources panel shows it too
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
 
     _ask(page, "Und was sagte Krishnamoorthi dazu?")                 # follow-up in the same conversation
     assert page.locator("#chat details.citation").count() >= 2
