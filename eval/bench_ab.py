@@ -3,8 +3,9 @@
     python -m eval.bench_ab --b evidence_gap_chars=0 [--a key=value ...] [--limit 20]
 
 The order alternates per question and an unrelated prompt runs in between, so neither variant reuses the
-other's prompt from llama.cpp's cache. Prints first-token and total p50/p95 for each, the B/A ratio of the medians, prompt tokens and the
-correct count. The machine's speed drifts by a third between runs; ratios from one run do not.
+other's prompt from llama.cpp's cache. Prints first-token and total p50/p95 for each, the B/A ratio of the
+medians, prompt tokens and the correct count. The machine's speed drifts by a third between runs; ratios from
+one run do not.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import json
 import resource
 import statistics
 
-from eval.sets import get_set
 from eval.metrics import keywords_correct, percentiles
 from eval.report import save_json
+from eval.sets import get_set
 from rag.assistant import get_assistant
 from rag.prompt import SYSTEM
 from rag.settings import load_settings
@@ -34,7 +35,7 @@ def _changes(pairs: list[str]) -> dict:
 
 
 def _flush(assistant) -> None:
-    """Evaluate an unrelated prompt, so the next question cannot reuse the other variant's prompt in llama.cpp's cache."""
+    """Evaluate an unrelated prompt, so the next question cannot reuse the other variant's cached prompt."""
     list(assistant.generator.stream([{"role": "system", "content": SYSTEM}, {"role": "user", "content": "-"}], 1))
 
 
@@ -47,23 +48,38 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="eval/reports/bench_ab.json")
     args = ap.parse_args(argv)
     variants = {"A": load_settings(**_changes(args.a)), "B": load_settings(**_changes(args.b))}
-    rows = get_set("sample-dev").rows[:args.limit or None]
+    rows = get_set("sample-dev").rows[: args.limit or None]
     assistant = get_assistant(None, variants["A"])
-    assistant.ask("Wer ist Alibaba?")                                    # warm-up: model, index, prompt cache
+    assistant.ask("Wer ist Alibaba?")  # warm-up: model, index, prompt cache
     runs: dict[str, list[dict]] = {"A": [], "B": []}
     for i, row in enumerate(rows):
-        for name in ("A", "B") if i % 2 == 0 else ("B", "A"):       # alternate who goes first
+        for name in ("A", "B") if i % 2 == 0 else ("B", "A"):  # alternate who goes first
             _flush(assistant)
             assistant.configure(variants[name])
             a = assistant.ask(row["question"])
-            ok = a.abstained if not row["answerable"] else (not a.abstained and keywords_correct(a.text, row["answers"]))
-            runs[name].append({"id": row["id"], "correct": ok, **{k: a.timings.get(k, 0) for k in
-                               ("first_token_s", "total_s", "prompt_tokens")}})
-    summary = {name: {"first_token_s": percentiles([r["first_token_s"] for r in rs]),
-                      "total_s": percentiles([r["total_s"] for r in rs]),
-                      "prompt_tokens_mean": round(statistics.mean(r["prompt_tokens"] for r in rs), 1),
-                      "correct": sum(r["correct"] for r in rs), "questions": len(rs)} for name, rs in runs.items()}
-    summary["B/A first token p50"] = round(summary["B"]["first_token_s"]["p50"] / summary["A"]["first_token_s"]["p50"], 3)
+            ok = (
+                a.abstained if not row["answerable"] else (not a.abstained and keywords_correct(a.text, row["answers"]))
+            )
+            runs[name].append(
+                {
+                    "id": row["id"],
+                    "correct": ok,
+                    **{k: a.timings.get(k, 0) for k in ("first_token_s", "total_s", "prompt_tokens")},
+                }
+            )
+    summary = {
+        name: {
+            "first_token_s": percentiles([r["first_token_s"] for r in rs]),
+            "total_s": percentiles([r["total_s"] for r in rs]),
+            "prompt_tokens_mean": round(statistics.mean(r["prompt_tokens"] for r in rs), 1),
+            "correct": sum(r["correct"] for r in rs),
+            "questions": len(rs),
+        }
+        for name, rs in runs.items()
+    }
+    summary["B/A first token p50"] = round(
+        summary["B"]["first_token_s"]["p50"] / summary["A"]["first_token_s"]["p50"], 3
+    )
     summary["B/A total p50"] = round(summary["B"]["total_s"]["p50"] / summary["A"]["total_s"]["p50"], 3)
     summary["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     summary["settings"] = {"A": args.a, "B": args.b}

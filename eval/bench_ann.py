@@ -63,9 +63,18 @@ def bench(n: int, stats, queries: int = 300, k: int = 10, efs: tuple[int, ...] =
             lat, ids = _queries(store, q, k)
             exact = ids if kind == "flat" else exact
             recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(ids, exact)]))
-            rows.append({"n": n, "index": kind, "build_s": round(build, 2), "memory_mb": round(_bytes(store) / 2**20, 1),
-                         "p50_ms": round(float(np.percentile(lat, 50)), 3),
-                         "p95_ms": round(float(np.percentile(lat, 95)), 3), "recall@10": round(recall, 4), "ef_search": ef})
+            rows.append(
+                {
+                    "n": n,
+                    "index": kind,
+                    "build_s": round(build, 2),
+                    "memory_mb": round(_bytes(store) / 2**20, 1),
+                    "p50_ms": round(float(np.percentile(lat, 50)), 3),
+                    "p95_ms": round(float(np.percentile(lat, 95)), 3),
+                    "recall@10": round(recall, 4),
+                    "ef_search": ef,
+                }
+            )
             print(_fmt(rows[-1]), flush=True)
     return rows
 
@@ -75,7 +84,7 @@ def _queries(store, q: np.ndarray, k: int) -> tuple[list[float], np.ndarray]:
     lat, ids = [], np.zeros((len(q), k), dtype=np.int64)
     for i in range(len(q)):
         t = time.perf_counter()
-        ids[i] = store.search(q[i:i + 1], k)[1][0]
+        ids[i] = store.search(q[i : i + 1], k)[1][0]
         lat.append((time.perf_counter() - t) * 1000)
     return lat, ids
 
@@ -83,17 +92,24 @@ def _queries(store, q: np.ndarray, k: int) -> tuple[list[float], np.ndarray]:
 def synthetic_texts(n: int, seed: int = 0, words: int = 60) -> list[str]:
     """Documents of Zipf-distributed words from the sample articles' vocabulary (as in real text)."""
     from rag.settings import load_settings
-    vocab = sorted({w.lower() for p in load_settings().corpus_path.glob("*.txt")
-                    for w in re.findall(r"\w{3,}", p.read_text(encoding="utf-8"))})
+
+    vocab = sorted(
+        {
+            w.lower()
+            for p in load_settings().corpus_path.glob("*.txt")
+            for w in re.findall(r"\w{3,}", p.read_text(encoding="utf-8"))
+        }
+    )
     rng = np.random.default_rng(seed)
     ranks = np.minimum(rng.zipf(1.1, size=(n, words)), len(vocab)) - 1
-    order = rng.permutation(len(vocab))          # which word is frequent is arbitrary
+    order = rng.permutation(len(vocab))  # which word is frequent is arbitrary
     return [" ".join(vocab[order[r]] for r in row) for row in ranks]
 
 
 def bench_bm25(n: int, queries: int = 300, k: int = 10) -> dict:
     """BM25 build time, memory and single-query latency over n synthetic documents."""
     from index.lexical import BM25Index
+
     texts = synthetic_texts(n + queries)
     docs, qs = texts[:n], [" ".join(t.split()[:6]) for t in texts[n:]]
     t0 = time.perf_counter()
@@ -106,22 +122,33 @@ def bench_bm25(n: int, queries: int = 300, k: int = 10) -> dict:
         lat.append((time.perf_counter() - t) * 1000)
     scores = index.model.scores
     mem = sum(v.nbytes for v in scores.values() if hasattr(v, "nbytes"))
-    row = {"n": n, "index": "bm25", "build_s": round(build, 2), "memory_mb": round(mem / 2**20, 1),
-           "p50_ms": round(float(np.percentile(lat, 50)), 3), "p95_ms": round(float(np.percentile(lat, 95)), 3),
-           "recall@10": None, "ef_search": None}
+    row = {
+        "n": n,
+        "index": "bm25",
+        "build_s": round(build, 2),
+        "memory_mb": round(mem / 2**20, 1),
+        "p50_ms": round(float(np.percentile(lat, 50)), 3),
+        "p95_ms": round(float(np.percentile(lat, 95)), 3),
+        "recall@10": None,
+        "ef_search": None,
+    }
     print(_fmt(row), flush=True)
     return row
 
 
 def _bytes(store) -> int:
     import faiss
+
     return int(faiss.serialize_index(store.index).nbytes)
 
 
 def _fmt(r: dict) -> str:
-    return (f"{r['n']:>9} {r['index']:5} ef {r['ef_search'] or '-':>4} build {r['build_s']:8.2f}s  mem {r['memory_mb']:8.1f} MB  "
-            f"p50 {r['p50_ms']:8.3f} ms  p95 {r['p95_ms']:8.3f} ms  recall@10 "
-            + ("exact" if r["recall@10"] is None else f"{r['recall@10']:.4f}"))
+    return (
+        f"{r['n']:>9} {r['index']:5} ef {r['ef_search'] or '-':>4} build {r['build_s']:8.2f}s  "
+        f"mem {r['memory_mb']:8.1f} MB  "
+        f"p50 {r['p50_ms']:8.3f} ms  p95 {r['p95_ms']:8.3f} ms  recall@10 "
+        + ("exact" if r["recall@10"] is None else f"{r['recall@10']:.4f}")
+    )
 
 
 def main(argv=None) -> int:
@@ -138,7 +165,7 @@ def main(argv=None) -> int:
         rows += bench(n, stats, efs=tuple(args.ef))
         if args.bm25:
             rows.append(bench_bm25(n))
-        save_json(args.out, rows)     # partial results survive a long run
+        save_json(args.out, rows)  # partial results survive a long run
     return 0
 
 

@@ -15,8 +15,8 @@ import socket
 import time
 from pathlib import Path
 
-from eval.sets import get_set
 from eval.metrics import keywords_correct, percentiles
+from eval.sets import get_set
 from rag.settings import load_settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,6 +35,7 @@ ANSWER_JS = """() => {            // the last bot message's text, each citation 
 def main(argv=None) -> int:
     """Run the sessions and print the figures."""
     from playwright.sync_api import sync_playwright
+
     from ui.app import serve
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sessions", type=int, default=8)

@@ -21,6 +21,7 @@ DEV = ["sample-dev", "xquad-dev-de", "xquad-dev-en", "xquad-unanswerable-dev"]
 def best_scores(name: str, settings) -> list[tuple[bool, float]]:
     """(answerable, best evidence score) per question of the named set."""
     from argparse import Namespace
+
     from eval.harness import _indexed
     from rag.prompt import numbered, passages
     from rag.retriever import get_retriever

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import resource
+import sys
 import time
 from pathlib import Path
 
@@ -75,6 +76,7 @@ def main(args, settings: Settings) -> int:
     metrics["seconds"] = round(time.perf_counter() - t0, 1)
     if speed:
         metrics["machine"] = speed
+    metrics["run"] = _run_info(settings)
     write_report(results, out, metrics, Path(args.compare) if args.compare else None)
     for k, v in flat(metrics).items():
         print(f"{k:24} {v}")
@@ -90,6 +92,19 @@ def main(args, settings: Settings) -> int:
         print(f"{'peak RSS MB':24} {c['peak_rss_mb']}")
     print(f"report: {out}/summary.md ({metrics['seconds']} s)")
     return 0
+
+
+def _run_info(settings: Settings) -> dict:
+    """What produced a report: the command line, the date, the models and the code's commit."""
+    import datetime
+    import subprocess
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {"command": " ".join(["rag", *sys.argv[1:]]), "date": datetime.date.today().isoformat(),
+            "commit": commit, "llm": settings.llm, "embedder": settings.embedder}
 
 
 def bare_speed(generator) -> dict:
@@ -152,6 +167,7 @@ def _rows_and_index(args, settings: Settings) -> tuple[list[dict], Path | None, 
 def _indexed(documents: dict[str, str], args, settings: Settings) -> Path:
     """An index over `documents` (id -> text), one per distinct document set; incremental, so fast when built."""
     import hashlib
+
     from index.build import build_index
     digest = hashlib.sha256("\0".join(f"{k}\0{v}" for k, v in sorted(documents.items())).encode()).hexdigest()[:10]
     index_dir = Path(args.index_dir) if args.index_dir else settings.home_path / "indexes" / f"eval-{digest}"

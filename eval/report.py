@@ -168,7 +168,8 @@ def _load_metrics(path: Path) -> dict:
 
 def _csv(results: list[dict], path: Path) -> None:
     cols = ["id", "lang", "answerable", "question", "standalone", "answer", "abstained", "correct", "em", "f1",
-            "recall@1", "recall@5", "mrr@10", "first_token_s", "seconds", "prompt_tokens", "answer_tokens", "cited_sources"]
+            "recall@1", "recall@5", "mrr@10", "first_token_s", "seconds", "prompt_tokens", "answer_tokens",
+            "cited_sources"]
     with path.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
@@ -178,8 +179,10 @@ def _csv(results: list[dict], path: Path) -> None:
 
 def _plots(results: list[dict], metrics: dict, out: Path, old: dict | None) -> list[str]:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     made = []
     if "retrieval" in metrics:
         ks = list(range(1, 11))
@@ -194,8 +197,11 @@ def _plots(results: list[dict], metrics: dict, out: Path, old: dict | None) -> l
     answered = [r for r in results if "seconds" in r]
     if answered:
         fig, ax = plt.subplots(figsize=(5, 3.2))
-        ax.hist([[r["first_token_s"] for r in answered], [r["seconds"] for r in answered]], bins=15,
-                label=["first token", "total"])
+        ax.hist(
+            [[r["first_token_s"] for r in answered], [r["seconds"] for r in answered]],
+            bins=15,
+            label=["first token", "total"],
+        )
         ax.set(xlabel="seconds", ylabel="questions", title="Latency per question")
         ax.legend()
         made.append(_save(fig, out / "latency.png"))
@@ -218,6 +224,7 @@ def _save(fig, path: Path) -> str:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     import matplotlib.pyplot as plt
+
     plt.close(fig)
     return path.name
 
@@ -225,12 +232,26 @@ def _save(fig, path: Path) -> str:
 def _markdown(results: list[dict], metrics: dict, plots: list[str], compared: dict | None) -> str:
     lines = [f"# Evaluation report ({metrics['questions']} questions)", ""]
     old = flat(compared) if compared else {}
-    for group in ("headline", "reference", "versus_reference", "ablation", "retrieval", "retrieval_by_group", "answers",
-                  "citations", "abstention", "cost"):
+    for group in (
+        "headline",
+        "reference",
+        "versus_reference",
+        "ablation",
+        "retrieval",
+        "retrieval_by_group",
+        "answers",
+        "citations",
+        "abstention",
+        "cost",
+    ):
         if group not in metrics:
             continue
-        lines += [f"## {group.capitalize()}", "", "| metric | value |" + (" compared |" if old else ""),
-                  "|---|---|" + ("---|" if old else "")]
+        lines += [
+            f"## {group.capitalize()}",
+            "",
+            "| metric | value |" + (" compared |" if old else ""),
+            "|---|---|" + ("---|" if old else ""),
+        ]
         for k, v in metrics[group].items():
             shown = ", ".join(f"{a} {b}" for a, b in v.items()) if isinstance(v, dict) else v
             lines.append(f"| {k} | {shown} |" + (f" {old.get(k, '')} |" if old else ""))
@@ -242,11 +263,13 @@ def _markdown(results: list[dict], metrics: dict, plots: list[str], compared: di
         for r in worst:
             lines.append(f"- **{r['id']}** {r['question']}  \n  answer: {r['answer']}  ")
             for c in r["citations"]:
-                lines.append(f"  [{c['n']}] {c['source']}: \"{c['quote'][:160]}\"  ")
+                lines.append(f'  [{c["n"]}] {c["source"]}: "{c["quote"][:160]}"  ')
     return "\n".join(lines) + "\n"
 
 
 def _badness(r: dict) -> float:
     """Higher for worse: wrong or falsely abstained answers first, then low F1, then slow."""
-    wrong = (r["answerable"] and not r.get("correct", r.get("f1", 1) > 0.5)) or (not r["answerable"] and not r["abstained"])
+    wrong = (r["answerable"] and not r.get("correct", r.get("f1", 1) > 0.5)) or (
+        not r["answerable"] and not r["abstained"]
+    )
     return 10 * wrong + (1 - r.get("f1", 1)) + r["seconds"] / 100

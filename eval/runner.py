@@ -129,21 +129,38 @@ def _answer(row: dict, assistant) -> dict:
         assistant.generator = counted.generator
     seconds = time.perf_counter() - t0
     plain = strip_markers(a.text)
-    result = {"answer": a.text, "draft": a.draft, "standalone": a.standalone_question, "abstained": a.abstained,
-              "answer_language": a.language, "streamed": shown, "llm_calls": counted.calls,
-              "draft_replaced": replaced(shown, a.text), "retried": bool(a.timings.get("retried")),
-              "cites_gold": any(c.source in row["sources"] for c in a.citations),
-              "checks": [c.to_dict() for c in getattr(a, "checks", [])],
-              "seconds": round(seconds, 3), "first_token_s": round(a.timings.get("first_token_s", seconds), 3),
-              "prompt_tokens": a.timings.get("prompt_tokens", 0), "answer_tokens": a.timings.get("answer_tokens", 0),
-              "citations": [{"n": c.n, "source": c.source, "quote": c.quote, "in_gold_source": c.source in row["sources"],
-                             "has_evidence": any(e in c.quote for e in row["evidence"])} for c in a.citations],
-              }
+    result = {
+        "answer": a.text,
+        "draft": a.draft,
+        "standalone": a.standalone_question,
+        "abstained": a.abstained,
+        "answer_language": a.language,
+        "streamed": shown,
+        "llm_calls": counted.calls,
+        "draft_replaced": replaced(shown, a.text),
+        "retried": bool(a.timings.get("retried")),
+        "cites_gold": any(c.source in row["sources"] for c in a.citations),
+        "checks": [c.to_dict() for c in getattr(a, "checks", [])],
+        "seconds": round(seconds, 3),
+        "first_token_s": round(a.timings.get("first_token_s", seconds), 3),
+        "prompt_tokens": a.timings.get("prompt_tokens", 0),
+        "answer_tokens": a.timings.get("answer_tokens", 0),
+        "citations": [
+            {
+                "n": c.n,
+                "source": c.source,
+                "quote": c.quote,
+                "in_gold_source": c.source in row["sources"],
+                "has_evidence": any(e in c.quote for e in row["evidence"]),
+            }
+            for c in a.citations
+        ],
+    }
     result.update(_scores(row, plain, a.abstained))
     result["reply"] = reply_text(a.draft)
     before = {c.name for c in getattr(assistant, "checks", []) if c.stage == "before"}
     if a.abstained and any(not v.passed and v.check in before for v in a.checks):
-        probe = assistant.ask(row["question"], row.get("history"), gate=False)    # what the model would say
+        probe = assistant.ask(row["question"], row.get("history"), gate=False)  # what the model would say
         result.update(reply=reply_text(probe.draft), checks=[v.to_dict() for v in probe.checks])
     result["reply_scores"] = _scores(row, result["reply"], not result["reply"])
     return result
@@ -162,8 +179,11 @@ def _scores(row: dict, plain: str, abstained: bool) -> dict:
     """EM/F1/containment against gold spans, and keyword correctness (an abstention is never correct)."""
     out = {}
     if row["gold_spans"]:
-        out.update(em=exact_match(plain, row["gold_spans"]), f1=f1(plain, row["gold_spans"]),
-                   contains=0.0 if abstained else contains_answer(plain, row["gold_spans"]))
+        out.update(
+            em=exact_match(plain, row["gold_spans"]),
+            f1=f1(plain, row["gold_spans"]),
+            contains=0.0 if abstained else contains_answer(plain, row["gold_spans"]),
+        )
     if row["answerable"] and row["answers"]:
         out["correct"] = (not abstained) and keywords_correct(plain, row["answers"])
     return out
@@ -182,6 +202,8 @@ def replaced(streamed: str, final: str) -> bool:
     >>> replaced("Es sind 3 Milliarden [2].", "Es sind 3 Milliarden [1]."), replaced("Eddie Wu [1].", "Nichts.")
     (False, True)
     """
+
     def norm(text: str) -> str:
         return " ".join(strip_markers(text).split())
+
     return bool(norm(streamed)) and norm(streamed) != norm(final)

@@ -17,10 +17,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from rag.errors import ConfigError
 from rag.amounts import unsupported
+from rag.errors import ConfigError
 from rag.prompt import Evidence
-
 
 
 @dataclass(frozen=True)

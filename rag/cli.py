@@ -26,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--offline", action="store_true", default=None, help="never try the Hugging Face hub")
     p.add_argument("--embedder", help="embedding model name (see `rag models list`)")
     p.add_argument("--home", help="folder for indexes and prepared models (default $RAG_HOME)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                   help="any setting (docs/configuration.md), e.g. --set top_k=8; repeatable")
     sub = p.add_subparsers(dest="command", required=True)
 
     ix = sub.add_parser("index", help="create or update an index from a folder of articles")
@@ -64,12 +66,26 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    """`--set name=value` pairs as a dict (values are coerced like `RAG_*` variables)."""
+    out = {}
+    for pair in pairs:
+        name, eq, value = pair.partition("=")
+        if not eq or not name.strip():
+            raise RagError(f"--set expects NAME=VALUE, got {pair!r} (e.g. --set top_k=8)")
+        out[name.strip()] = value
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rag` console script."""
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings(args.config, offline=args.offline, embedder=args.embedder, home=args.home,
-                                 index_dir=getattr(args, "index_dir", None), llm=getattr(args, "llm", None))
+        flags = _overrides(args.overrides)
+        flags.update({k: v for k, v in dict(offline=args.offline, embedder=args.embedder, home=args.home,
+                                            index_dir=getattr(args, "index_dir", None),
+                                            llm=getattr(args, "llm", None)).items() if v is not None})
+        settings = load_settings(args.config, **flags)
         return {"index": _index, "search": _search, "ask": _ask, "eval": _eval, "ui": _ui,
                 "models": _models}[args.command](args, settings)
     except RagError as e:
@@ -161,6 +177,7 @@ def redraw(draft: str, final: str, columns: int) -> str:
 
 def _ui(args, settings: Settings) -> int:
     from pathlib import Path
+
     from ui.app import serve
     print(f"rag-news UI on http://{args.host}:{args.port} (Ctrl-C stops it)")
     serve(settings, Path(args.index_dir) if args.index_dir else None, Path(args.corpus) if args.corpus else None,

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 
 from index.sentences import split_sentences
-from rag.guard import looks_like_instruction
 from rag.amounts import gloss
+from rag.guard import looks_like_instruction
 from rag.types import Hit
 
 NOT_FOUND = "NOT_IN_SOURCES"
@@ -66,13 +66,18 @@ def passages(hits: list[Hit], budget: int = 900, rank_prior: float = 0.01, most:
     Sentences are ranked by cosine with the question minus `rank_prior` per rank of their chunk (the
     fused ranking knows things one sentence does not); adjacent chosen sentences of one chunk merge
     into one source; sentences more than `margin` below the best are left out even when the budget has
-    room (fewer distractors, fewer tokens). Fewer prompt tokens than whole chunks, so a faster first token. Sentences that
+    room (fewer distractors, fewer tokens). Fewer prompt tokens than whole chunks, so a faster first token.
+    Sentences that
     address an AI assistant (`rag.guard`) are never shown: articles are data, not instructions. A single sentence
     between two chosen ones of a chunk is shown too while the total stays within `budget + gap_chars`: "Die
     Zusammenarbeit zielt auf Physical AI" between "Partnerschaft mit Nvidia" and "Schwerpunktbereiche wie ...".
     """
-    pool = [(score - rank_prior * rank, rank, a, b) for rank, h in enumerate(hits) for a, b, score in _scored(h, rank)
-            if not looks_like_instruction(h.text[a - h.start:b - h.start])]
+    pool = [
+        (score - rank_prior * rank, rank, a, b)
+        for rank, h in enumerate(hits)
+        for a, b, score in _scored(h, rank)
+        if not looks_like_instruction(h.text[a - h.start : b - h.start])
+    ]
     chosen: set[tuple[int, int, int]] = set()
     used = 0
     top = max((t[0] for t in pool), default=0.0)
@@ -97,7 +102,7 @@ def passages(hits: list[Hit], budget: int = 900, rank_prior: float = 0.01, most:
     out = []
     for n, run in enumerate(runs[:most], 1):
         h, a, b = hits[run[0][0]], run[0][1], run[-1][2]
-        out.append(Passage(n, h, a, b, h.text[a - h.start:b - h.start]))
+        out.append(Passage(n, h, a, b, h.text[a - h.start : b - h.start]))
     return out
 
 
@@ -108,7 +113,7 @@ def _fill_gaps(hits: list[Hit], chosen: set[tuple[int, int, int]], room: int) ->
         picked = [i for i, (a, b) in enumerate(spans) if (rank, a, b) in chosen]
         for i, j in zip(picked, picked[1:]):
             a, b = spans[i + 1]
-            if j == i + 2 and b - a <= room and not looks_like_instruction(h.text[a - h.start:b - h.start]):
+            if j == i + 2 and b - a <= room and not looks_like_instruction(h.text[a - h.start : b - h.start]):
                 chosen.add((rank, a, b))
                 room -= b - a
 
@@ -123,7 +128,7 @@ def _scored(h: Hit, rank: int) -> list[tuple[int, int, float]]:
 
 def _adjacent(h: Hit, end: int, start: int) -> bool:
     """True when only white space separates two sentences of a hit."""
-    return not h.text[end - h.start:start - h.start].strip()
+    return not h.text[end - h.start : start - h.start].strip()
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,9 @@ def numbered(sources: list[Passage], language_of=lambda text: "") -> list[Eviden
         for p in sorted(group, key=lambda p: p.start):
             cos = {(a, b): c for a, b, c in _scored(p.hit, 0)}
             for a, b in split_sentences(p.text, p.start):
-                out.append(Evidence(len(out) + 1, p, a, b, p.text[a - p.start:b - p.start], cos.get((a, b), 0.0), lang))
+                out.append(
+                    Evidence(len(out) + 1, p, a, b, p.text[a - p.start : b - p.start], cos.get((a, b), 0.0), lang)
+                )
     return out
 
 
@@ -173,8 +180,12 @@ def messages(question: str, evidence: list[Evidence], language: str) -> list[dic
             doc = e.hit.source
             blocks.append(f"\nArticle: {_one_line(e.hit.title)}" if e.hit.title else "\nArticle:")
         blocks.append(f"[{e.n}] {gloss(_one_line(e.text), e.language, language)}")
-    user = ("<sources>" + "\n".join(blocks) + f"\n</sources>\n\nQuestion: {sanitize(question)}\n"
-            + INSTRUCTION.get(language, INSTRUCTION["en"]))
+    user = (
+        "<sources>"
+        + "\n".join(blocks)
+        + f"\n</sources>\n\nQuestion: {sanitize(question)}\n"
+        + INSTRUCTION.get(language, INSTRUCTION["en"])
+    )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
@@ -191,10 +202,15 @@ def _one_line(text: str) -> str:
 def condense_messages(question: str, history: list[tuple[str, str]]) -> list[dict]:
     """Messages asking the model to rewrite a follow-up as a standalone question."""
     turns = "\n".join(f"Q: {sanitize(q)}\nA: {sanitize(a)}" for q, a in history[-3:])
-    return [{"role": "system", "content": SYSTEM},      # shared prefix: stays in llama.cpp's prompt cache
-            {"role": "user", "content": "Not a question to answer. Rewrite the follow-up question so it can be understood "
-             "without the conversation: replace words that point back (it, that, the company, es, das, dieses) by what "
-             "they mean and keep all other words and the language. Reply with the one rewritten question only.\n"
-             # one example: without it the 1.5B model answered the follow-up or asked another question (eval/qa_followup)
-             "Example: Q: Wer leitet den Konzern? A: Die Chefin ist Anna Berg [1]. Follow-up: Und wie alt ist sie? -> "
-             f"Wie alt ist Konzernchefin Anna Berg?\n\nConversation:\n{turns}\n\nFollow-up: {sanitize(question)} ->"}]
+    return [
+        {"role": "system", "content": SYSTEM},  # shared prefix: stays in llama.cpp's prompt cache
+        {
+            "role": "user",
+            "content": "Not a question to answer. Rewrite the follow-up question so it can be understood "
+            "without the conversation: replace words that point back (it, that, the company, es, das, dieses) by what "
+            "they mean and keep all other words and the language. Reply with the one rewritten question only.\n"
+            # one example: without it the 1.5B model answered the follow-up or asked another question (eval/qa_followup)
+            "Example: Q: Wer leitet den Konzern? A: Die Chefin ist Anna Berg [1]. Follow-up: Und wie alt ist sie? -> "
+            f"Wie alt ist Konzernchefin Anna Berg?\n\nConversation:\n{turns}\n\nFollow-up: {sanitize(question)} ->",
+        },
+    ]

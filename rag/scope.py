@@ -16,12 +16,23 @@ from __future__ import annotations
 
 import re
 
-_EN = (r"(?:according to|as stated in|as reported in|in|from|per)\s+(?:the|this|that)\s+(?:article|story|report|piece|text)"
-       r"\s+(?:about|on|covering|regarding|concerning)\s+")
-_DE = (r"(?:laut|gemäß|in|im|aus|nach)\s+(?:dem\s+|diesem\s+)?(?:Artikel|Bericht|Beitrag|Text)\s+"
-       r"(?:über|zu|zur|zum|zu den|von|vom)\s+")
-_SCOPE = re.compile(r",?\s*\b(?:" + _EN + "|" + _DE + r")(?P<topic>[^?!.,;:\[]{3,80}?)(?=\s*(?:[?!.,;:\[]|$|\s(?:der|die|das|den|dem)\s\w+\s*[?!.]?$))",
-                    re.I)
+_EN = (
+    r"(?:according to|as stated in|as reported in|in|from|per)\s+(?:the|this|that)\s+"
+    r"(?:article|story|report|piece|text)"
+    r"\s+(?:about|on|covering|regarding|concerning)\s+"
+)
+_DE = (
+    r"(?:laut|gemäß|in|im|aus|nach)\s+(?:dem\s+|diesem\s+)?(?:Artikel|Bericht|Beitrag|Text)\s+"
+    r"(?:über|zu|zur|zum|zu den|von|vom)\s+"
+)
+_SCOPE = re.compile(
+    r",?\s*\b(?:"
+    + _EN
+    + "|"
+    + _DE
+    + r")(?P<topic>[^?!.,;:\[]{3,80}?)(?=\s*(?:[?!.,;:\[]|$|\s(?:der|die|das|den|dem)\s\w+\s*[?!.]?$))",
+    re.I,
+)
 
 
 def article_scope(question: str) -> tuple[str, str | None]:
@@ -29,8 +40,8 @@ def article_scope(question: str) -> tuple[str, str | None]:
     m = _SCOPE.search(question)
     if not m:
         return question, None
-    rest = (question[:m.start()] + question[m.end():]).strip()
+    rest = (question[: m.start()] + question[m.end() :]).strip()
     rest = re.sub(r"\s+([?!.,;:])", r"\1", re.sub(r"\s{2,}", " ", rest))
-    if len(re.findall(r"\w{3,}", rest)) < 2:        # "Was steht im Artikel über Apple?": the topic is the question
+    if len(re.findall(r"\w{3,}", rest)) < 2:  # "Was steht im Artikel über Apple?": the topic is the question
         return question, m.group("topic").strip()
     return rest, m.group("topic").strip()

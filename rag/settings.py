@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from rag.errors import ConfigError
@@ -25,52 +25,61 @@ def _default_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "rag-news"
 
 
+def _user(default, help: str):
+    """A setting a user may need: documented first."""
+    return field(default=default, metadata={"help": help, "advanced": False})
+
+
+def _tuning(default, help: str):
+    """A tuning knob: measured defaults; documented under advanced."""
+    return field(default=default, metadata={"help": help, "advanced": True})
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Every knob of the product, with the defaults that measured best."""
+    """Every setting of the product; the defaults are the measured best. `docs/configuration.md` lists them."""
 
-    # where things live
-    home: str = ""                      # base folder for indexes and models; "" = $RAG_HOME or ~/.local/share/rag-news
-    corpus_dir: str = ""                # "" = the bundled sample articles
-    index_dir: str = ""                 # "" = <home>/indexes/default
-    models_dir: str = ""                # "" = <home>/models
-    # models
-    embedder: str = "multilingual-e5-small"
-    embedder_path: str = ""             # explicit local folder, tried first
-    llm: str = "qwen2.5-coder-1.5b"
-    llm_path: str = ""                  # explicit local GGUF file, tried first
-    offline: bool = False               # True: never try the Hugging Face hub
-    generator: str = "llama.cpp"        # llama.cpp | openai
-    llm_context: int = 4096
-    openai_base_url: str = ""           # for generator = "openai", e.g. http://127.0.0.1:8000/v1
-    openai_api_key: str = ""
-    max_answer_tokens: int = 160
-    answer_chunks: int = 8              # retrieved chunks whose sentences compete for the prompt
-    evidence_chars: int = 900           # characters of source sentences shown to the LLM (~250 tokens: TTFT)
-    answer_sources: int = 4             # at most this many numbered sources (6: 2 answers fewer, fewer with evidence)
-    evidence_margin: float = 0.06       # only sentences within this cosine of the best (fewer distractors and tokens)
-    evidence_gap_chars: int = 90        # room beyond the budget for one sentence lying between two shown ones
-    checks: str = "relevance,names,cited,numbers"   # the answer checks that run (rag/checks.py); "" = none
-    embed_batch_size: int = 16
-    # chunking (sizes in embedder tokens)
-    chunk_tokens: int = 300
-    chunk_overlap: int = 30
-    # retrieval
-    sentence_vectors: bool = True       # also embed each sentence; a chunk scores cos(chunk) + w * max cos(sentence)
-    sentence_weight: float = 1.5
-    top_k: int = 5
-    candidates: int = 50                # per retriever, before fusion
-    rrf_k: int = 10
-    dense_weight: float = 1.0
-    bm25_weight: float = 0.2
-    cross_lingual_bm25_weight: float = 0.0   # BM25 weight when the question is not in the corpus language
-    language_shift: float = 1.0         # weight of the cross-lingual query shift (rag/langshift.py); 0 = off
-    focus_weight: float = 0.5           # sentence score = (1-w) cos(q) + w cos(q without the corpus's common words)
-    focus_share: float = 0.3            # a word in at least this share of chunks is common (0.3: +1 evidence of 40)
-    corpus_language: str = "de"
-    store: str = "auto"                 # auto | flat | hnsw
-    hnsw_threshold: int = 1_000_000     # vectors; above this "auto" picks HNSW (eval/bench_ann.py)
-    boilerplate_min_docs: int = 3       # a passage repeated in this many documents is boilerplate
+    home: str = _user("", "folder for indexes and prepared models; empty: `$RAG_HOME` or `~/.local/share/rag-news`")
+    corpus_dir: str = _user("", "the articles folder of the default index; empty: the bundled sample articles")
+    index_dir: str = _user("", "the index folder; empty: `<home>/indexes/default`")
+    models_dir: str = _user("", "the prepared-models cache; empty: `<home>/models`")
+    embedder: str = _user("multilingual-e5-small", "embedding model, a catalogue name (`rag models list`)")
+    embedder_path: str = _user("", "a local sentence-transformers folder for the embedder, tried first")
+    llm: str = _user("qwen2.5-coder-1.5b", "answering model, a catalogue name (`rag models list`)")
+    llm_path: str = _user("", "a local GGUF file for the LLM, tried first")
+    offline: bool = _user(False, "never try the Hugging Face hub")
+    generator: str = _user("llama.cpp", "`llama.cpp` (GGUF on the CPU), `transformers`, or `openai` (an "
+                                        "OpenAI-compatible server: vLLM, Ollama, llama.cpp's server)")
+    openai_base_url: str = _user("", "the server for `generator = \"openai\"`, e.g. `http://127.0.0.1:8000/v1`")
+    openai_api_key: str = _user("", "its API key, if it needs one")
+    llm_context: int = _user(4096, "the LLM's context window in tokens")
+    max_answer_tokens: int = _user(160, "the longest answer, in tokens")
+    top_k: int = _user(5, "passages `rag search` and `retrieve` return")
+    corpus_language: str = _user("de", "the articles' language (`de` or `en`)")
+    checks: str = _user("relevance,names,cited,numbers", "the answer checks that run, in order "
+                                                          "(docs/answering.md); empty: none")
+    store: str = _user("auto", "`flat` (exact), `hnsw` (approximate), or `auto` (exact up to `hnsw_threshold`)")
+    serve_port: int = _user(7861, "port of `rag serve` on 127.0.0.1; `rag ask` uses a server running there")
+    answer_chunks: int = _tuning(8, "retrieved chunks whose sentences compete for the prompt")
+    evidence_chars: int = _tuning(900, "characters of source sentences shown to the LLM")
+    answer_sources: int = _tuning(4, "at most this many numbered sources in the prompt")
+    evidence_margin: float = _tuning(0.06, "only sentences within this cosine of the best are shown")
+    evidence_gap_chars: int = _tuning(90, "room beyond the budget for one sentence between two shown ones")
+    embed_batch_size: int = _tuning(16, "texts embedded per batch")
+    chunk_tokens: int = _tuning(300, "chunk size in embedder tokens")
+    chunk_overlap: int = _tuning(30, "overlap between chunks in embedder tokens")
+    sentence_vectors: bool = _tuning(True, "also embed each sentence: a chunk scores cos(chunk) + w max cos(sentence)")
+    sentence_weight: float = _tuning(1.5, "w in the line above")
+    candidates: int = _tuning(50, "candidates per retriever before fusion")
+    rrf_k: int = _tuning(10, "the reciprocal-rank-fusion constant")
+    dense_weight: float = _tuning(1.0, "weight of the dense list in the fusion")
+    bm25_weight: float = _tuning(0.2, "weight of BM25 for questions in the corpus language")
+    cross_lingual_bm25_weight: float = _tuning(0.0, "weight of BM25 for questions in another language")
+    language_shift: float = _tuning(1.0, "weight of the cross-lingual query shift (rag/langshift.py); 0: off")
+    focus_weight: float = _tuning(0.5, "sentence score = (1-w) cos(q) + w cos(q without the corpus's common words)")
+    focus_share: float = _tuning(0.3, "a word in at least this share of chunks is common")
+    hnsw_threshold: int = _tuning(1_000_000, "vectors above which `store = \"auto\"` picks HNSW")
+    boilerplate_min_docs: int = _tuning(3, "a passage repeated in this many documents is boilerplate")
 
     def replace(self, **changes) -> "Settings":
         """Return a copy with some fields changed (validated)."""

@@ -63,8 +63,9 @@ class Answer:
     standalone_question: str = ""
     timings: dict = field(default_factory=dict)
     draft: str = ""                     # the model's reply before citations were checked (for evaluation)
-    passages: list[dict] = field(default_factory=list)   # what the model was shown: source, title, date, start, end, text
-    checks: list = field(default_factory=list)     # every check's Verdict, in the order they ran (rag/checks.py)
+    # what the model was shown: source, title, date, start, end, text
+    passages: list[dict] = field(default_factory=list)
+    checks: list = field(default_factory=list)  # every check's Verdict, in the order they ran (rag/checks.py)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""

@@ -11,7 +11,6 @@ import pytest
 from rag.settings import SAMPLE_ARTICLES, Settings, load_settings
 
 
-
 @pytest.fixture(scope="session")
 def models_dir() -> str:
     """The real prepared-models cache (install.sh fills it), shared by all tests."""

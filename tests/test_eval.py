@@ -6,8 +6,16 @@ import json
 
 import pytest
 
-from eval.metrics import (abstention, citation_scores, exact_match, f1, keywords_correct, ndcg_at,
-                          normalize_answer, percentiles)
+from eval.metrics import (
+    abstention,
+    citation_scores,
+    exact_match,
+    f1,
+    keywords_correct,
+    ndcg_at,
+    normalize_answer,
+    percentiles,
+)
 from eval.qaset import load_qaset, load_squad
 from eval.report import compute_metrics, write_report
 from eval.runner import CACHE, cached, run, settings_key
@@ -57,12 +65,25 @@ def _squad(path, questions):
 
 
 def test_squad_files_pair_english_questions_with_german_contexts(tmp_path):
-    de = _squad(tmp_path / "x.de.json", [("Alibaba investiert 380 Milliarden Yuan.", [("q1", "Wie viel?", "380 Milliarden Yuan")]),
-                                         ("Apple kooperiert mit Alibaba.", [("q2", "Mit wem?", "Alibaba")])])
-    en = _squad(tmp_path / "x.en.json", [("Alibaba invests 380 billion yuan.", [("q1", "How much?", "380 billion yuan")]),
-                                         ("Apple works with Alibaba.", [("q2", "With whom?", "Alibaba")])])
+    de = _squad(
+        tmp_path / "x.de.json",
+        [
+            ("Alibaba investiert 380 Milliarden Yuan.", [("q1", "Wie viel?", "380 Milliarden Yuan")]),
+            ("Apple kooperiert mit Alibaba.", [("q2", "Mit wem?", "Alibaba")]),
+        ],
+    )
+    en = _squad(
+        tmp_path / "x.en.json",
+        [
+            ("Alibaba invests 380 billion yuan.", [("q1", "How much?", "380 billion yuan")]),
+            ("Apple works with Alibaba.", [("q2", "With whom?", "Alibaba")]),
+        ],
+    )
     contexts, rows = load_squad([de, en])
-    assert contexts == {"00_00.txt": "Alibaba investiert 380 Milliarden Yuan.", "00_01.txt": "Apple kooperiert mit Alibaba."}
+    assert contexts == {
+        "00_00.txt": "Alibaba investiert 380 Milliarden Yuan.",
+        "00_01.txt": "Apple kooperiert mit Alibaba.",
+    }
     by_id = {r["id"]: r for r in rows}
     assert by_id["x.en:q1"]["sources"] == ["00_00.txt"] and by_id["x.en:q1"]["gold_spans"] == ["380 billion yuan"]
     assert by_id["x.de:q2"]["group"] == "x.de" and by_id["x.en:q2"]["question"] == "With whom?"
@@ -108,8 +129,17 @@ def test_a_follow_up_row_is_searched_and_answered_as_its_standalone_rewrite(tmp_
     build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
     retriever = Retriever(load(tiny.index_path, tiny.embedder), tiny_embedder, tiny)
     f = tmp_path / "followup.jsonl"
-    f.write_text(json.dumps({"id": "f1", "question": "And what did it cost?", "answerable": False,
-                             "history": [["Which platform restricted Qwen links?", "WeChat [1]."]]}) + "\n")
+    f.write_text(
+        json.dumps(
+            {
+                "id": "f1",
+                "question": "And what did it cost?",
+                "answerable": False,
+                "history": [["Which platform restricted Qwen links?", "WeChat [1]."]],
+            }
+        )
+        + "\n"
+    )
     rewrite = "How much did Alibaba budget for the Qwen app's New Year campaign?"
     gen = Condensing(rewrite)
     [result] = run(load_qaset(f), Assistant(retriever, gen, tiny), tmp_path / "out", settings_key(tiny), progress=False)
@@ -132,7 +162,7 @@ class Counting:
             return
         self.asked += 1
         if self.fail_after is not None and self.asked > self.fail_after:
-            raise KeyboardInterrupt           # what Ctrl-C does mid-run
+            raise KeyboardInterrupt  # what Ctrl-C does mid-run
         yield self.text
 
 
@@ -144,7 +174,7 @@ def test_an_interrupted_run_resumes_where_it_stopped_and_reports_with_plots(tmp_
     with pytest.raises(KeyboardInterrupt):
         run(rows, Assistant(retriever, Counting("NOT_IN_SOURCES", fail_after=3), tiny), out, key, progress=False)
     assert len(cached(out, key)) == 3
-    (out / CACHE).open("a").write('{"id": "s04", "key": "')        # a line cut short by a kill
+    (out / CACHE).open("a").write('{"id": "s04", "key": "')  # a line cut short by a kill
     gen = Counting("NOT_IN_SOURCES")
     results = run(rows, Assistant(retriever, gen, tiny), out, key, progress=False)
     assert gen.asked == 2 and [r["id"] for r in results] == [r["id"] for r in rows]
@@ -161,13 +191,17 @@ def test_an_interrupted_run_resumes_where_it_stopped_and_reports_with_plots(tmp_
 
 def test_xquad_splits_are_fixed_disjoint_and_large_enough():
     from eval.sets import get_set, is_dev
+
     assert is_dev(0) and is_dev(199) and is_dev(200) and not is_dev(201) and is_dev(204)
     dev, held = get_set("xquad-dev-de"), get_set("xquad-heldout-de")
-    ids = lambda s: {r["id"].split(":", 1)[1] for r in s.rows}
+
+    def ids(s):
+        return {r["id"].split(":", 1)[1] for r in s.rows}
+
     assert not ids(dev) & ids(held) and len(held.rows) >= 100 and ids(held) == ids(get_set("xquad-heldout-en"))
     una = get_set("xquad-unanswerable-heldout")
     assert len(una.rows) >= 60 and not any(r["answerable"] for r in una.rows)
-    assert not {r["sources"][0] for r in held.rows} - set(held.documents)          # answerable: paragraph indexed
+    assert not {r["sources"][0] for r in held.rows} - set(held.documents)  # answerable: paragraph indexed
     left_out = {pid[:2] for pid in dev.documents} - {pid[:2] for pid in una.documents}
     assert left_out == {"02", "04", "06", "12", "24", "36"}
     with pytest.raises(InputError, match="valid: sample-dev"):
@@ -176,13 +210,27 @@ def test_xquad_splits_are_fixed_disjoint_and_large_enough():
 
 def test_the_ablation_counts_what_a_check_alone_stopped_as_right_or_wrong():
     from eval.report import ablation
+
     rows = [  # numbers alone stopped a right reply; relevance alone stopped a reply to an unanswerable question
-        {"answerable": True, "reply": "4,8 %", "reply_scores": {"correct": True},
-         "checks": [{"check": "cited", "passed": True}, {"check": "numbers", "passed": False}]},
-        {"answerable": False, "reply": "Tim Cook", "reply_scores": {},
-         "checks": [{"check": "relevance", "passed": False}, {"check": "numbers", "passed": True}]},
-        {"answerable": True, "reply": "9 %", "reply_scores": {"correct": False},     # stopped by two: counted by none
-         "checks": [{"check": "relevance", "passed": False}, {"check": "numbers", "passed": False}]}]
+        {
+            "answerable": True,
+            "reply": "4,8 %",
+            "reply_scores": {"correct": True},
+            "checks": [{"check": "cited", "passed": True}, {"check": "numbers", "passed": False}],
+        },
+        {
+            "answerable": False,
+            "reply": "Tim Cook",
+            "reply_scores": {},
+            "checks": [{"check": "relevance", "passed": False}, {"check": "numbers", "passed": True}],
+        },
+        {
+            "answerable": True,
+            "reply": "9 %",
+            "reply_scores": {"correct": False},  # stopped by two: counted by none
+            "checks": [{"check": "relevance", "passed": False}, {"check": "numbers", "passed": False}],
+        },
+    ]
     table = ablation(rows)
     assert table["numbers"] == {"correct_lost": 1, "wrong_stopped": 0}
     assert table["relevance"] == {"correct_lost": 0, "wrong_stopped": 1}
@@ -191,5 +239,6 @@ def test_the_ablation_counts_what_a_check_alone_stopped_as_right_or_wrong():
 
 def test_a_streamed_draft_counts_as_replaced_only_when_its_words_change():
     from eval.runner import replaced
+
     assert not replaced("Eddie Wu ist CEO.", "Eddie Wu ist CEO [1].") and not replaced("", "Dazu steht nichts.")
     assert replaced("Eddie Wu ist CEO.", "Dazu steht in den Artikeln nichts.")

@@ -183,4 +183,5 @@ def test_a_question_that_names_its_article_is_answered_from_that_article(corpus,
     assert len({h.source for h in everywhere}) > 1
     assert {h.source for h in scoped} == {"004_efe5a641e6ba587c.txt"}
     assert _sentence_rank(scoped, "plus 40,58%") < _sentence_rank(everywhere, "plus 40,58%")
-    assert r.search("Wer ist laut dem Artikel über die Apsara Conference der CEO?", 8)[0].source == "003_f183b677dbf21510.txt"
+    scoped_ceo = r.search("Wer ist laut dem Artikel über die Apsara Conference der CEO?", 8)
+    assert scoped_ceo[0].source == "003_f183b677dbf21510.txt"

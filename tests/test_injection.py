@@ -39,6 +39,7 @@ def test_planted_articles_are_retrieved_but_their_orders_never_reach_the_prompt(
 @pytest.mark.slow
 def test_no_planted_article_hijacks_the_default_model(tmp_path, models_dir):
     import shutil
+
     from rag.assistant import Assistant
     from rag.generate import load_generator
     from rag.retriever import get_retriever

@@ -42,3 +42,15 @@ def test_cli_search_json_and_errors(tmp_path, models_dir, monkeypatch, capsys):
     assert "not a folder" in capsys.readouterr().err
     assert main(base + ["--embedder", "nope", "search", "x"]) == 2
     assert "valid: " in capsys.readouterr().err
+    assert main(base + ["--set", "top_k=1", "search", "Joseph Tsai Apple Alibaba", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 1                    # any setting from the command line
+    assert main(base + ["--set", "topk=1", "search", "x"]) == 2
+    assert "unknown setting 'topk'" in capsys.readouterr().err
+    assert main(base + ["--set", "top_k", "search", "x"]) == 2
+    assert "NAME=VALUE" in capsys.readouterr().err
+
+
+def test_every_setting_has_help_and_a_group():
+    from dataclasses import fields
+    assert all(f.metadata.get("help") and "advanced" in f.metadata for f in fields(Settings))
+    assert sum(not f.metadata["advanced"] for f in fields(Settings)) <= 20      # what a user needs stays short

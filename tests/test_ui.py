@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from eval.bench_ui import CHROMIUM, FLAGS      # one browser setup for the app's tests and its benchmark
+from eval.bench_ui import CHROMIUM, FLAGS  # one browser setup for the app's tests and its benchmark
 from rag.generate import register_generator
 from rag.settings import SAMPLE_ARTICLES, Settings
+
 
 class Echo:
     """Replies "[1]" and the first sentence of source [1]; a follow-up is kept as it is."""
@@ -177,6 +178,7 @@ def test_the_app_listens_on_localhost_and_serves_no_file_outside_its_folders(app
     import inspect
     import urllib.error
     import urllib.request
+
     from ui.app import serve
     assert inspect.signature(serve).parameters["host"].default == "127.0.0.1"
     assert app_url.startswith("http://127.0.0.1:")

