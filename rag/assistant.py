@@ -40,7 +40,9 @@ class Assistant:
     def configure(self, settings: Settings) -> None:
         """Use `settings` from the next question on (top-k, checks; the models stay loaded)."""
         self.settings = settings
-        self.checks = get_checks(settings.checks, settings.embedder, getattr(self.retriever, "known", None))
+        # looked up through self.retriever at call time: get_assistant swaps in a rebuilt index's retriever
+        known = (lambda word: self.retriever.known(word)) if hasattr(self.retriever, "known") else None
+        self.checks = get_checks(settings.checks, settings.embedder, known)
 
     def ask(self, question: str, history: list[tuple[str, str]] | None = None, gate: bool = True) -> Answer:
         """The full answer (see `ask_stream` for the same, streamed)."""

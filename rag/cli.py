@@ -1,8 +1,9 @@
-"""The `rag` command: index, search, models.
+"""The `rag` command: index, search, ask, serve, ui, eval, models.
 
     rag index [FOLDER] [--index DIR] [--rebuild]
     rag search "question" [-k 5] [--json] [--index DIR]
-    rag ask "question" [--json] [--index DIR]
+    rag ask "question" [--json] [--explain] [--index DIR] [--local]
+    rag serve [--index DIR] [--port 7861]
     rag ui [--index DIR] [--host 127.0.0.1] [--port 7860]
     rag eval [QASET] [--index DIR] [--out DIR] [--limit N] [--compare OLD_REPORT] [--squad FILE ...]
     rag models list | rag models prepare [NAME ...]
@@ -47,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     ak.add_argument("--explain", action="store_true", help="also print each check's verdict and the sentences shown")
     ak.add_argument("--index", dest="index_dir", help="index folder (default: index of the bundled articles)")
     ak.add_argument("--llm", help="LLM name (see `rag models list`)")
+    ak.add_argument("--local", action="store_true", help="load the models here even when `rag serve` is running")
+
+    sv = sub.add_parser("serve", help="keep the models loaded so `rag ask` answers without reloading")
+    sv.add_argument("--index", dest="index_dir", help="index folder (default: index of the bundled articles)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    sv.add_argument("--port", type=int, default=None, help="port (default: the serve_port setting, 7861)")
+    sv.add_argument("--llm", help="LLM name (see `rag models list`)")
 
     ui = sub.add_parser("ui", help="start the chat app in the browser (Gradio)")
     ui.add_argument("--index", dest="index_dir", help="index folder (default: <home>/ui/index)")
@@ -86,13 +94,14 @@ def main(argv: list[str] | None = None) -> int:
                                             index_dir=getattr(args, "index_dir", None),
                                             llm=getattr(args, "llm", None)).items() if v is not None})
         settings = load_settings(args.config, **flags)
-        return {"index": _index, "search": _search, "ask": _ask, "eval": _eval, "ui": _ui,
+        return {"index": _index, "search": _search, "ask": _ask, "serve": _serve, "eval": _eval, "ui": _ui,
                 "models": _models}[args.command](args, settings)
     except RagError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; the last complete index is still in place", file=sys.stderr)
+        note = "; the last complete index is still in place" if args.command == "index" else ""
+        print(f"interrupted{note}", file=sys.stderr)
         return 130
 
 
@@ -127,11 +136,22 @@ def _search(args, settings: Settings) -> int:
     return 0
 
 
-def _ask(args, settings: Settings) -> int:
+def _pieces(args, settings: Settings):
+    """The streamed answer: from a running `rag serve` with the same index and models, else loaded here."""
+    from rag.retriever import clean_question
+    clean_question(args.question)               # a bad question fails here, before any server or model
+    from rag.client import ask_remote, find_server
+    url = None if args.local else find_server(settings, args.index_dir)
+    if url:
+        return ask_remote(url, args.question)
     from rag.assistant import ask_stream
+    return ask_stream(args.question, index_dir=args.index_dir, settings=settings)
+
+
+def _ask(args, settings: Settings) -> int:
     answer, draft = None, ""
     live = sys.stdout.isatty() and not args.json     # a pipe or file gets the checked answer only, once
-    for piece in ask_stream(args.question, index_dir=args.index_dir, settings=settings):
+    for piece in _pieces(args, settings):
         if isinstance(piece, str):
             draft += piece
             if live:
@@ -173,6 +193,14 @@ def redraw(draft: str, final: str, columns: int) -> str:
         return ""
     rows = sum(max(1, math.ceil(len(line) / max(columns, 1))) for line in draft.split("\n"))
     return "\r" + (f"\033[{rows - 1}F" if rows > 1 else "") + "\033[J" + final
+
+
+def _serve(args, settings: Settings) -> int:
+    from rag.server import start
+    port = args.port or settings.serve_port
+    print(f"loading the models; then answering on http://{args.host}:{port} (Ctrl-C stops it)", flush=True)
+    start(settings, args.index_dir, args.host, port, on_ready=lambda: print("ready", flush=True))
+    return 0
 
 
 def _ui(args, settings: Settings) -> int:

@@ -70,3 +70,10 @@ class Answer:
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Answer":
+        """The Answer a `to_dict` came from (citations and verdicts as objects again)."""
+        from rag.checks import Verdict
+        return cls(**{**data, "citations": [Citation(**c) for c in data.get("citations", [])],
+                      "checks": [Verdict(**{**v, "cited": tuple(v.get("cited", ()))}) for v in data.get("checks", [])]})

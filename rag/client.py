@@ -1,0 +1,47 @@
+"""Ask a running `rag serve` instead of loading the models in this process.
+
+    url = find_server(settings, index_dir=None)     # None when no matching server runs
+    for piece in ask_remote(url, "Wer leitet das Unternehmen?"):
+        ...                                         # str pieces as they stream, then the Answer
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Iterator
+
+from rag.errors import RagError
+from rag.settings import Settings
+from rag.types import Answer
+
+PROBE_TIMEOUT_S = 0.5          # a server on this machine answers /health in milliseconds
+
+
+def find_server(settings: Settings, index_dir=None, host: str = "127.0.0.1") -> str | None:
+    """The URL of a server on `serve_port` that answers from the same index with the same models, or None."""
+    from rag.server import identity
+    url = f"http://{host}:{settings.serve_port}"
+    try:
+        with urllib.request.urlopen(url + "/health", timeout=PROBE_TIMEOUT_S) as r:
+            health = json.loads(r.read())
+    except (OSError, ValueError):
+        return None
+    wanted = identity(settings, index_dir)
+    return url if health.get("ok") and all(health.get(k) == v for k, v in wanted.items()) else None
+
+
+def ask_remote(url: str, question: str, history=None) -> Iterator[str | Answer]:
+    """Yield the server's answer text as it streams, then the final `Answer`."""
+    body = json.dumps({"question": question, "history": history or []}).encode()
+    req = urllib.request.Request(url + "/ask", body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=600) as r:
+            for line in r:
+                msg = json.loads(line)
+                if "error" in msg:
+                    raise RagError(msg["error"])
+                yield msg["text"] if "text" in msg else Answer.from_dict(msg["answer"])
+    except urllib.error.URLError as e:
+        raise RagError(f"the server at {url} stopped answering ({e.reason}); run without it: rag ask --local") from None
