@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -144,8 +144,9 @@ def _write(out: Path, plan: _Plan, old, settings: Settings, embedder: Embedder, 
     store.add(vecs[:n])
     sent_store = make_store(settings.store, embedder.dim, len(plan.sentences), settings.hnsw_threshold)
     sent_store.add(vecs[n:])
-    bm25 = BM25Index.build([passage_text(c, c.heading) for c in plan.chunks], settings.corpus_language)
-    doc_rows = [{"id": d.id, "title": d.title, "date": d.date, "sha256": d.sha256, "text": d.text} for d in plan.docs]
+    bm25 = BM25Index.build([passage_text(c, c.heading) for c in plan.chunks], main_language(plan.docs, settings))
+    doc_rows = [{"id": d.id, "title": d.title, "date": d.date, "author": d.author, "sha256": d.sha256,
+                 "language": d.language, "text": d.text} for d in plan.docs]
     manifest = _manifest(settings, embedder, plan, report.skipped) | {"corpus": report.corpus}
     return snapshot.write(out, snapshot.Snapshot(manifest, doc_rows, plan.chunks, plan.hashes, vecs[:n],
                                                  plan.sentences, vecs[n:], store, sent_store, bm25))
@@ -240,6 +241,16 @@ def _doc_sig(doc: Document, repeats: list[int]) -> str:
     return hashlib.sha256((doc.sha256 + repr(repeats)).encode()).hexdigest()[:24]
 
 
+def main_language(docs, settings: Settings) -> str:
+    """The corpus language BM25 stems in: the setting, else the language most of the text is in."""
+    if settings.corpus_language:
+        return settings.corpus_language
+    chars = Counter()
+    for d in docs:
+        chars[d.language or "de"] += len(d.text)
+    return chars.most_common(1)[0][0] if chars else "de"
+
+
 def _embed_hash(embedder: str, text: str) -> str:
     """Names an embedding: same embedder and same text give the same vector."""
     return hashlib.sha1(f"{embedder}\x00{text}".encode()).hexdigest()
@@ -254,10 +265,10 @@ def _manifest(settings: Settings, embedder: Embedder, plan: _Plan, skipped) -> d
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "embedder": {"name": embedder.name, "dim": int(embedder.dim)},
         "chunker": _chunker_cfg(settings), "sentence_vectors": settings.sentence_vectors,
-        "store": settings.store, "corpus_language": settings.corpus_language,
+        "store": settings.store, "corpus_language": main_language(docs, settings),
         "settings": {k: v for k, v in asdict(settings).items() if not k.endswith(("_dir", "_path")) and k != "home"},
         "documents": {d.id: {"sha256": d.sha256, "sig": _doc_sig(d, repeats[d.id]), "title": d.title,
-                             "date": d.date, "chunks": per_doc[d.id]} for d in docs},
+                             "date": d.date, "language": d.language, "chunks": per_doc[d.id]} for d in docs},
         "skipped": [{"file": f, "reason": r} for f, r in skipped],
         "counts": {"documents": len(docs), "chunks": len(plan.chunks), "sentences": len(plan.sentences)},
     }

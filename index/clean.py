@@ -4,53 +4,125 @@ from __future__ import annotations
 
 import re
 
-MONTHS = {m: i for i, m in enumerate(
-    "januar februar märz april mai juni juli august september oktober november dezember".split(), 1)}
-MONTHS.update({m: i for i, m in enumerate(
-    "january february march april may june july august september october november december".split(), 1)})
-_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
-_DATE_PATTERNS = [
-    (re.compile(rf"\b(\d{{1,2}})\.\s*({_MONTH_RE})\s+(\d{{4}})\b", re.I), "dmy"),
-    (re.compile(rf"\b({_MONTH_RE})\s+(\d{{1,2}}),\s*(\d{{4}})\b", re.I), "mdy"),
-    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), "iso"),
-    (re.compile(r"\bdate:?\s+(\d{4})-(\d{2})\b", re.I), "ym"),
+_MONTH_NAMES = {
+    1: "januar january jan jän", 2: "februar february feb", 3: "märz maerz march mär mrz mar", 4: "april apr",
+    5: "mai may", 6: "juni june jun", 7: "juli july jul", 8: "august aug", 9: "september sept sep",
+    10: "oktober october okt oct", 11: "november nov", 12: "dezember december dez dec"}
+MONTHS = {name: m for m, names in _MONTH_NAMES.items() for name in names.split()}
+_MON = "|".join(sorted(MONTHS, key=len, reverse=True))
+_DATES = [   # (pattern, order of its groups)
+    (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(?:T[\d:.+\-Z]*)?"), "ymd"),
+    (re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})\b"), "dmy"),
+    (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), "dmy"),
+    (re.compile(rf"\b(\d{{1,2}})\.?\s*({_MON})\.?\s+(\d{{4}})\b", re.I), "dMy"),
+    (re.compile(rf"\b({_MON})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I), "Mdy"),
+    (re.compile(r"\bdate:?\s+(\d{4})-(\d{2})\b(?!-)", re.I), "ym"),
 ]
+# a date right after one of these names the publication: "Stand: 12.03.2025", "Published on March 12th, 2025"
+_CUE = re.compile(r"(stand|veröffentlicht|aktualisiert|erschienen|datum|artikel vom|published|updated|posted|"
+                  r"date)\b[^\n]{0,25}$", re.I)
+_AFTER_OK = re.compile(r"\s*($|[–—\-|·,(/]|\d{1,2}[:.]\d{2}|at\b|um\b|Uhr\b)")
+HEAD_LINES = 6
+
+
+def _dates(text: str):
+    """(start, end, iso) of every date mentioned, in text order."""
+    found = {}
+    for pattern, order in _DATES:
+        for m in pattern.finditer(text):
+            iso = _iso(m.groups(), order)
+            if iso and not any(a <= m.start() < b for a, b in found):
+                found[(m.start(), m.end())] = iso
+    return sorted((a, b, iso) for (a, b), iso in found.items())
+
+
+def _cued(text: str, a: int) -> bool:
+    """The date at `a` follows a cue on its line, or is a "date 2025-02" stamp itself."""
+    return bool(_CUE.search(text[max(0, a - 40):a])) or text[a:a + 4].lower() == "date"
+
+
+def _dateline(line: str, a: int, b: int) -> bool:
+    """A date that stands as a date line or byline, not inside a sentence ("Am 3. Oktober 1990 wurde ...")."""
+    before = line[:a].split()
+    long_lower = [w for w in before if w[:1].islower() and len(w) > 3]
+    return len(before) <= 4 and not long_lower and _AFTER_OK.match(line[b:]) is not None
 
 
 def extract_date(text: str) -> str:
-    """The article's date as ISO text (`2025-05-19` or `2025-02`), or "" if none is given.
+    r"""The article's publication date as ISO text (`2025-05-19` or `2025-02`), or "" if it gives none.
+
+    A date after a cue ("Stand:", "Published") wins; else the first date line or byline among the first lines;
+    dates inside sentences are what the article is about, not when it appeared.
 
     >>> extract_date("19. Mai 2025")
     '2025-05-19'
-    >>> extract_date(" date 2025-02 Die Aktie ... (22. Februar 2025, 02:04 Uhr)")
-    '2025-02-22'
+    >>> extract_date("Stand: 01.12.2025\n\nAm 3. Oktober 1990 wurde Deutschland wiedervereinigt.")
+    '2025-12-01'
+    >>> extract_date("Am 3. Oktober 1990 wurde Deutschland wiedervereinigt.")
+    ''
     """
-    found = []
-    for pattern, kind in _DATE_PATTERNS:
-        for m in pattern.finditer(text):
-            found.append((m.start(), _iso(m.groups(), kind)))
-    found = [f for f in sorted(found) if f[1]]
-    if not found:
+    dates = _dates(text)
+    if not dates:
         return ""
-    first = found[0][1]
-    # a year-month stamp is refined by a full date of the same month later in the text
-    return next((d for _, d in found if len(first) == 7 and d.startswith(first + "-")), first)
+    cued = [(a, iso) for a, b, iso in dates if _cued(text, a)]
+    if cued:
+        first = cued[0][1]
+        # a year-month stamp is refined by a full date of the same month later in the text
+        return next((iso for _, _, iso in dates if len(first) == 7 and iso.startswith(first + "-")), first)
+    lines, offset = [], 0
+    for line in text.splitlines(keepends=True):
+        if line.strip():
+            lines.append((offset, line.rstrip("\n")))
+        offset += len(line)
+        if len(lines) == HEAD_LINES:
+            break
+    for start, line in lines:
+        for a, b, iso in dates:
+            if start <= a < start + len(line) and _dateline(line, a - start, b - start):
+                return iso
+    return ""
 
 
-def _iso(g: tuple, kind: str) -> str:
-    if kind == "ym":
+def _iso(g: tuple, order: str) -> str:
+    if order == "ym":
         return f"{g[0]}-{g[1]}" if 1 <= int(g[1]) <= 12 else ""
-    if kind == "iso":
+    if order == "ymd":
         y, m, d = g
-    elif kind == "dmy":
+    elif order == "dmy":
+        d, m, y = g
+    elif order == "dMy":
         d, m, y = g[0], MONTHS[g[1].lower()], g[2]
     else:
         m, d, y = MONTHS[g[0].lower()], g[1], g[2]
-    m, d = int(m), int(d)
-    return f"{y}-{m:02d}-{d:02d}" if 1 <= m <= 12 and 1 <= d <= 31 else ""
+    y, m, d = (int(y) + 2000 if len(str(y)) == 2 else int(y)), int(m), int(d)
+    return f"{y}-{m:02d}-{d:02d}" if 1 <= m <= 12 and 1 <= d <= 31 and 1800 <= y <= 2100 else ""
 
 
-_COMMENTS = re.compile(r"^\d+\s+(Gedanken|Kommentare?|Comments?|Antworten|Replies|Responses)\b", re.I)
+_COMMENTS = re.compile(r"^\d+\s+(Gedanken|Kommentare?|Comments?|Antworten|Replies|Responses|Leserbriefe?|"
+                       r"thoughts? on)\b", re.I)
+_COMMENT_HEADINGS = re.compile(
+    r"^(Kommentare|Leserkommentare|Leserbriefe|Leserstimmen|Comments|Reader comments|Readers' comments|"
+    r"Schreibe einen Kommentar|Kommentar schreiben|Kommentar verfassen|Diskutieren Sie mit|Leave a (comment|reply)|"
+    r"Join the (conversation|discussion)|Add a comment)\s*(\(\d+\))?\s*:?$", re.I)
+
+
+def comments_start(text: str) -> int | None:
+    r"""Where a reader-comment section starts ("3 Gedanken zu ...", "Kommentare (12)", "Leserbriefe"), or None.
+
+    Comments are readers' opinions, not the article's facts: the loader keeps them out of the index.
+
+    >>> comments_start("Titel\n\nDer Text.\n\n2 Kommentare\n\nSo ein Unsinn!")
+    18
+    >>> comments_start("Kommentar: Warum die Bahn streikt\n\nDer Text.") is None
+    True
+    """
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        s = line.strip()
+        if s and (_COMMENTS.match(s) or _COMMENT_HEADINGS.match(s)):
+            return offset
+        offset += len(line)
+    return None
 
 
 def is_heading(line: str) -> bool:

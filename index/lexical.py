@@ -15,13 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
-STEMMERS = {"de": "german", "en": "english"}
+STEMMERS = {"de": "german", "en": "english", "fr": "french", "es": "spanish", "it": "italian", "nl": "dutch",
+            "pt": "portuguese", "pl": "polish", "ru": "russian"}
+_STOPWORDS = {"de": "GERMAN", "en": "EN", "fr": "FRENCH", "es": "SPANISH", "it": "ITALIAN", "nl": "DUTCH",
+              "pt": "PORTUGUESE", "ru": "RUSSIAN", "zh": "CHINESE"}
 _WORD = re.compile(r"\w+")
 
 
 def _stopwords(lang: str) -> frozenset[str]:
     from bm25s import stopwords
-    return frozenset({"de": stopwords.STOPWORDS_GERMAN, "en": stopwords.STOPWORDS_EN}.get(lang, ()))
+    return frozenset(getattr(stopwords, f"STOPWORDS_{_STOPWORDS[lang]}", ()) if lang in _STOPWORDS else ())
 
 
 class Analyzer:

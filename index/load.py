@@ -8,8 +8,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.clean import extract_date, extract_title
+from index.clean import comments_start, extract_date, extract_title
 from rag.errors import InputError
+from rag.lang import detect
 
 SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 MAX_BYTES = 20 * 1024 * 1024     # ~10,000 articles' worth of text: more is a dump to split, not an article
@@ -24,6 +25,8 @@ class Document:
     title: str = ""
     date: str = ""
     sha256: str = ""
+    language: str = ""                   # ISO 639-1, detected from the text (rag.lang)
+    author: str = ""
 
 
 def discover(folder: str | Path) -> list[Path]:
@@ -45,19 +48,21 @@ def read_document(path: str | Path, root: str | Path) -> Document:
         raise InputError(f"{path.name}: {size >> 20} MB is over the {MAX_BYTES >> 20} MB limit for one article; "
                          "split it into one file per article")
     raw = path.read_bytes()
-    title = ""
+    title = date = author = ""
     if kind == "text":
         text = _decode(raw, path.name)
+        cut = comments_start(text)
+        text = text[:cut].rstrip() if cut else text          # offsets into the file stay valid: a prefix
     elif kind == "html":
-        title, text = _html(_decode(raw, path.name))
+        title, date, author, text = _html(_decode(raw, path.name))
     else:
         text = _pdf(path)
     if not text.strip():
         raise InputError(f"{path.name}: no text in the file; it was skipped")
     return Document(
         id=path.relative_to(root).as_posix(), text=text,
-        title=title or extract_title(text), date=extract_date(text),
-        sha256=hashlib.sha256(raw).hexdigest(),
+        title=title or extract_title(text), date=date or extract_date(text),
+        sha256=hashlib.sha256(raw).hexdigest(), language=detect(text), author=author,
     )
 
 
@@ -74,7 +79,22 @@ def _decode(raw: bytes, name: str) -> str:
 _DROP = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg", "template"]
 
 
-def _html(markup: str) -> tuple[str, str]:
+def _html(markup: str) -> tuple[str, str, str, str]:
+    """(title, date, author, main text) of a saved page: trafilatura drops menus, banners, teasers, comments."""
+    import trafilatura
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = trafilatura.bare_extraction(markup, include_comments=False, with_metadata=True,
+                                            favor_precision=True)
+    data = found.as_dict() if hasattr(found, "as_dict") else (found or {})
+    text = "\n\n".join(line.strip() for line in (data.get("text") or "").splitlines() if line.strip())
+    if not text:                          # a page too small for trafilatura's heuristics: the plain reading
+        title, text = _html_plain(markup)
+        return title, "", "", text
+    return data.get("title") or "", data.get("date") or "", data.get("author") or "", text
+
+
+def _html_plain(markup: str) -> tuple[str, str]:
     from bs4 import BeautifulSoup
 
     with warnings.catch_warnings():

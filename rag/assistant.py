@@ -58,13 +58,13 @@ class Assistant:
         """
         t0 = time.perf_counter()
         question = clean_question(question)
-        lang = detect(question, self.settings.corpus_language)
+        lang = detect(question, self.retriever.language)
         standalone = self.standalone(question, history)
         s = self.settings
         hits = self.retriever.search(standalone, s.answer_chunks)
         shown = passages(hits, s.evidence_chars, most=s.answer_sources, margin=s.evidence_margin,
                          gap_chars=s.evidence_gap_chars)
-        evidence = numbered(shown, lambda text: detect(text, s.corpus_language))
+        evidence = numbered(shown, lambda hit: hit.language or detect(hit.text, self.retriever.language))
         draft = Draft(standalone, lang, evidence)
         timings = {"retrieve_s": time.perf_counter() - t0}
         verdicts = [c(draft) for c in self.checks if c.stage == "before"]

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from index.sentences import split_sentences
 from rag.amounts import gloss
 from rag.guard import looks_like_instruction
+from rag.lang import NAMES
 from rag.types import Hit
 
 NOT_FOUND = "NOT_IN_SOURCES"
 # The closing instruction in the answer's own language: "Answer in German" alone got English answers.
-INSTRUCTION = {"de": "Antworte auf Deutsch.", "en": "Answer in English."}
+INSTRUCTION = {"de": "Antworte auf Deutsch.", "en": "Answer in English."}   # other languages: by name, in English
 ABSTAIN = {"de": "Dazu steht in den Artikeln nichts.", "en": "The articles don't say."}
 
 SYSTEM = f"""You answer questions about news articles. Use only the numbered source sentences in the user's message.
@@ -149,17 +150,17 @@ class Evidence:
         return self.passage.hit
 
 
-def numbered(sources: list[Passage], language_of=lambda text: "") -> list[Evidence]:
+def numbered(sources: list[Passage], language_of=lambda hit: hit.language) -> list[Evidence]:
     """The sentences of `sources`, numbered 1..n in prompt order: by article, best article first, document order.
 
-    `language_of(text)` names the language of a passage's article (numbers are read in it).
+    `language_of(hit)` names the language of a passage's article (numbers are read in it).
     """
     by_doc: dict[str, list[Passage]] = {}
     for p in sources:
         by_doc.setdefault(p.hit.source, []).append(p)
     out: list[Evidence] = []
     for group in by_doc.values():
-        lang = language_of(group[0].hit.text)
+        lang = language_of(group[0].hit)
         for p in sorted(group, key=lambda p: p.start):
             cos = {(a, b): c for a, b, c in _scored(p.hit, 0)}
             for a, b in split_sentences(p.text, p.start):
@@ -184,7 +185,7 @@ def messages(question: str, evidence: list[Evidence], language: str) -> list[dic
         "<sources>"
         + "\n".join(blocks)
         + f"\n</sources>\n\nQuestion: {sanitize(question)}\n"
-        + INSTRUCTION.get(language, INSTRUCTION["en"])
+        + INSTRUCTION.get(language, f"Answer in {NAMES.get(language, 'English')}.")
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 

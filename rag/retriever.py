@@ -52,20 +52,26 @@ class Retriever:
     def _search(self, qs: list[str], k: int | None, only: list[str | None] | None = None) -> list[list[Hit]]:
         """Hybrid search per question, within the document `only[i]` when that is set."""
         s, k, only = self.settings, k or self.settings.top_k, only or [None] * len(qs)
-        langs = [detect(q, s.corpus_language) for q in qs]
-        qv = shift_queries(self.embedder.embed(qs, kind="query"), langs, s.corpus_language, self.embedder,
+        main = self.language
+        langs = [detect(q, main) for q in qs]
+        qv = shift_queries(self.embedder.embed(qs, kind="query"), langs, main, self.embedder,
                            s.language_shift)
         dense = self._dense(qv, only) if s.dense_weight > 0 else [[]] * len(qs)
         sv = self._sentence_queries(qs, langs, qv)
         out = []
         for q, lang, d_ids, v, doc in zip(qs, langs, dense, sv, only):
-            bm25_weight = s.bm25_weight if lang == s.corpus_language else s.cross_lingual_bm25_weight
+            bm25_weight = s.bm25_weight if lang == main else s.cross_lingual_bm25_weight
             b_ids = [int(i) for i in self.index.bm25.search(q, s.candidates)[1]] if bm25_weight > 0 else []
             if doc:
                 b_ids = [i for i in b_ids if self.index.chunks[i].doc_id == doc]
             fused, ranks = fuse([d_ids, b_ids], [s.dense_weight, bm25_weight], s.rrf_k)
             out.append(self._hits(fused, ranks, k, v))
         return out
+
+    @property
+    def language(self) -> str:
+        """The corpus's main language: the setting, else the one the index was built in (BM25 stems in it)."""
+        return self.settings.corpus_language or self.index.bm25.lang
 
     def known(self, word: str) -> bool:
         """True when the indexed articles contain `word` (or a form of it): see `BM25Index.known`."""
@@ -91,7 +97,7 @@ class Retriever:
             return qv
         fv = qv.copy()
         fv[changed] = shift_queries(self.embedder.embed([focused[i] for i in changed], kind="query"),
-                                    [langs[i] for i in changed], self.settings.corpus_language, self.embedder,
+                                    [langs[i] for i in changed], self.language, self.embedder,
                                     self.settings.language_shift)
         return (1 - w) * qv + w * fv       # cos is linear in the query: this blends the two cosines
 
@@ -156,7 +162,7 @@ class Retriever:
             best = max(sents, key=lambda t: t[2]) if sents else (None, None, 0.0)
             hits.append(Hit(c.doc_id, c.text, c.start, c.end, round(fused[i], 6), c.id, doc.get("title", ""),
                             doc.get("date", ""), c.heading, ranks[i][0], ranks[i][1], c.boilerplate,
-                            best[0], best[1], sents))
+                            best[0], best[1], sents, doc.get("language", "")))
             if len(hits) == k:
                 break
         return hits

@@ -55,7 +55,8 @@ class Settings:
     llm_context: int = _user(4096, "the LLM's context window in tokens")
     max_answer_tokens: int = _user(160, "the longest answer, in tokens")
     top_k: int = _user(5, "passages `rag search` and `retrieve` return")
-    corpus_language: str = _user("de", "the articles' language (`de` or `en`)")
+    corpus_language: str = _user("", "the main language of the articles (BM25 stems in it); empty: the language "
+                                     "most of the indexed text is in. Each article's own language is detected")
     checks: str = _user("relevance,names,cited,numbers", "the answer checks that run, in order "
                                                           "(docs/answering.md); empty: none")
     store: str = _user("auto", "`flat` (exact), `hnsw` (approximate), or `auto` (exact up to `hnsw_threshold`)")
@@ -120,6 +121,9 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError("evidence_chars must be at least 1 and evidence_gap_chars at least 0")
     from rag.checks import get_checks
     get_checks(s.checks)                # an unknown check name fails here, listing the valid ones
+    from rag.lang import LANGUAGES
+    if s.corpus_language and s.corpus_language not in LANGUAGES:
+        raise ConfigError(f"corpus_language must be empty (detect) or one of {', '.join(LANGUAGES)}")
     if s.store not in ("auto", "flat", "hnsw"):
         raise ConfigError(f"store must be one of auto, flat, hnsw (got {s.store!r})")
     return s

@@ -24,6 +24,7 @@ class Hit:
     sentence_start: int | None = None   # the passage's sentence closest to the question (document offsets)
     sentence_end: int | None = None
     sentences: tuple = ()               # (start, end, cosine with the question) of each sentence, document offsets
+    language: str = ""                  # the article's language ("" in indexes built before it was recorded)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""

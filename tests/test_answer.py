@@ -238,9 +238,9 @@ def test_planted_instructions_in_an_article_do_not_reach_the_prompt_as_structure
 
 
 def test_english_answers_see_german_amounts_with_their_english_scale_and_english_sources_stay_as_they_are():
-    de = Hit("d.txt", "Es geht um über 150 Milliarden Yuan.", 0, 36, 1.0)
-    en = Hit("e.txt", "It is about 35.1 billion dollars.", 0, 33, 1.0)
-    ev = numbered(passages([de, en], 2000), lambda t: "en" if "about" in t else "de")
+    de = Hit("d.txt", "Es geht um über 150 Milliarden Yuan.", 0, 36, 1.0, language="de")
+    en = Hit("e.txt", "It is about 35.1 billion dollars.", 0, 33, 1.0, language="en")
+    ev = numbered(passages([de, en], 2000))
     user = messages("How much?", ev, "en")[1]["content"]
     assert "150 Milliarden (= 150 billion) Yuan" in user and "35.1 billion dollars." in user and "(= 35.1" not in user
     assert "(=" not in messages("Wie viel?", ev, "de")[1]["content"]

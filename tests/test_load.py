@@ -34,7 +34,13 @@ def test_sample_articles_titles_and_dates():
     assert docs["002_518b30fc2f11fa18.txt"].title.startswith("Alarm in Washington")
     assert docs["001_a0bff3a9c4d1e743.txt"].date == "2025-02-22"      # "date 2025-02" refined by "22. Februar 2025"
     assert docs["003_f183b677dbf21510.txt"].title == "Alibaba Aktie: KI-Offensive eskaliert!"
-    assert all(d.text == (SAMPLE_ARTICLES / d.id).read_text(encoding="utf-8") for d in docs.values())
+    files = {i: (SAMPLE_ARTICLES / i).read_text(encoding="utf-8") for i in docs}
+    assert all(files[i].startswith(d.text) for i, d in docs.items())          # offsets into the file hold
+    cut = docs["002_518b30fc2f11fa18.txt"]                                    # its reader comments are left out
+    assert "3 Gedanken zu" in files[cut.id] and "Gedanken zu" not in cut.text and "1,4 Mrd" not in cut.text
+    assert cut.text.endswith("Absatzmärkte werden.")
+    assert all(d.text == files[i] for i, d in docs.items() if i != cut.id)
+    assert {d.language for d in docs.values()} == {"de"}
 
 
 def test_html_keeps_main_text_only(tmp_path):
