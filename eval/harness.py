@@ -149,6 +149,8 @@ def _rows_and_index(args, settings: Settings) -> tuple[list[dict], Path | None, 
         if name.endswith(".jsonl") or Path(name).is_file():
             return load_qaset(name), Path(args.index_dir) if args.index_dir else None, Path(name).stem
         qaset = get_set(name)
+        if qaset.folder is not None:
+            return qaset.rows, _folder_index(qaset, args, settings), qaset.name
         if qaset.documents is None:
             return qaset.rows, Path(args.index_dir) if args.index_dir else None, qaset.name
         return qaset.rows, _indexed(qaset.documents, args, settings), qaset.name
@@ -162,6 +164,14 @@ def _rows_and_index(args, settings: Settings) -> tuple[list[dict], Path | None, 
                              "(an index whose document ids are the paragraph ids)")
         return rows, Path(args.index_dir), name
     return rows, _indexed(contexts, args, settings), name
+
+
+def _folder_index(qaset, args, settings: Settings) -> Path:
+    """An index over the set's folder of article files (incremental: fast once built)."""
+    from index.build import build_index
+    index_dir = Path(args.index_dir) if args.index_dir else settings.home_path / "indexes" / f"eval-{qaset.name}"
+    build_index(qaset.folder, index_dir, settings=settings, progress=not args.quiet)
+    return index_dir
 
 
 def _indexed(documents: dict[str, str], args, settings: Settings) -> Path:

@@ -3,6 +3,7 @@
     rag eval sample-heldout          # written before the answering code it measures; never tuned on
     rag eval xquad-heldout-de        # outside text: German questions over all 240 German paragraphs
     rag eval xquad-unanswerable-heldout   # questions of articles left out of the index: must abstain
+    rag eval mixed                   # German and English articles as .txt, .md, .html and .pdf files
 
 Splits are fixed by rule, not by looking at results:
 - XQuAD dev = the first 200 questions of `xquad.de.json` and every 4th after them (the ones used while the
@@ -36,6 +37,7 @@ class QASet:
     name: str
     rows: list[dict]
     documents: dict[str, str] | None = None
+    folder: Path | None = None          # a folder of article files to index instead (any format)
 
 
 def xquad_dir() -> Path:
@@ -100,6 +102,7 @@ SETS = {
     "sample-dev": lambda: _sample("dev"),
     "sample-heldout": lambda: _sample("heldout"),
     "followup": lambda: QASet("followup", load_qaset(HERE / "qa_followup.jsonl")),
+    "mixed": lambda: QASet("mixed", load_qaset(HERE / "qa_mixed.jsonl"), folder=HERE / "mixed"),
     "xquad-dev-de": lambda: xquad_split("de", "dev"),
     "xquad-dev-en": lambda: xquad_split("en", "dev"),
     "xquad-heldout-de": lambda: xquad_split("de", "heldout"),

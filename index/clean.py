@@ -140,20 +140,25 @@ def is_heading(line: str) -> bool:
 
 
 def extract_title(text: str) -> str:
-    r"""The longest heading-like line before the body starts, else the first sentence.
+    r"""A Markdown "# " heading; else the first heading-like line of four words or more before the body (a
+    shorter one is often a byline), else the longest; else the first sentence.
 
     >>> extract_title("Foto | Agentur\n\nAnna Muster\n\nAlarm in Washington: Apple unter Druck\n\nText.")
     'Alarm in Washington: Apple unter Druck'
+    >>> extract_title("# Solarausbau erreicht Rekord\n\nDer Text.")
+    'Solarausbau erreicht Rekord'
     """
     candidates = []
     for line in text.strip().splitlines()[:12]:
         s = line.strip()
+        if (m := re.match(r"#{1,3}\s+(\S.*)", s)) and not candidates:
+            return m.group(1).strip()
         if len(s) > 120:   # the body has started
             break
         if s and "|" not in s and extract_date(s) == "" and is_heading(s) and len(s.split()) >= 3:
             candidates.append(s)
     if candidates:
-        return max(candidates, key=lambda c: len(c.split()))
+        return next((c for c in candidates if len(c.split()) >= 4), max(candidates, key=lambda c: len(c.split())))
     body = re.sub(r"^\s*date:?\s+\d{4}-\d{2}\s*", "", text.strip(), flags=re.I)
     first = re.split(r"(?<=[.!?])\s", body, maxsplit=1)[0]
     return first if len(first) <= 100 else first[:100].rsplit(" ", 1)[0] + " …"

@@ -165,7 +165,7 @@ def test_sentences_are_ranked_by_what_tells_them_apart(corpus, e5, e5_embedder):
     index = load(e5.index_path, e5.embedder)
     question = "How fast did Alibaba's cloud revenue grow?"
     focused = Retriever(index, e5_embedder, e5)
-    assert "Alibaba" not in focused.focus(question) and "cloud revenue grow" in focused.focus(question)
+    assert "Alibaba" not in focused.focus(question) and "revenue grow" in focused.focus(question)
     plain = Retriever(index, e5_embedder, e5.replace(focus_weight=0.0))
     growth = "Umsatzplus von 26 Prozent"
     focused_rank = _sentence_rank(focused.search(question, 8), growth)
