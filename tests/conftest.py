@@ -11,6 +11,19 @@ import pytest
 from rag.settings import SAMPLE_ARTICLES, Settings, load_settings
 
 
+class ScriptedGenerator:
+    """A generator that replays fixed pieces: tests the assistant's logic, not the LLM's."""
+
+    name = "scripted"
+
+    def __init__(self, pieces):
+        self.pieces, self.seen = pieces, []
+
+    def stream(self, messages, max_tokens=200, stop=None):
+        self.seen.append(messages)
+        yield from self.pieces
+
+
 @pytest.fixture(scope="session")
 def models_dir() -> str:
     """The real prepared-models cache (install.sh fills it), shared by all tests."""

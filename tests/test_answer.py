@@ -15,19 +15,7 @@ from rag.errors import ConfigError
 from rag.prompt import messages, numbered, passages, sanitize
 from rag.retriever import Retriever
 from rag.types import Answer, Hit
-
-
-class ScriptedGenerator:
-    """A generator that replays fixed pieces: tests the assistant's logic, not the LLM's."""
-
-    name = "scripted"
-
-    def __init__(self, pieces):
-        self.pieces, self.seen = pieces, []
-
-    def stream(self, messages, max_tokens=200, stop=None):
-        self.seen.append(messages)
-        yield from self.pieces
+from tests.conftest import ScriptedGenerator
 
 
 @pytest.fixture
@@ -300,25 +288,15 @@ def test_a_rewrite_that_answers_instead_of_asking_is_not_searched(retriever, tin
         assert answer.standalone_question == "Und ByteDance?"  # the follow-up as asked, not the made-up fact
 
 
+TINY_ASK = ["--offline", "--embedder", "all-minilm-l6-v2", "--set", "llm=smollm2-135m"]
+
+
 @pytest.mark.slow
 def test_real_tiny_llm_end_to_end_via_cli(tmp_path, models_dir, monkeypatch, capsys):
     from rag.cli import main
 
     monkeypatch.setenv("RAG_MODELS_DIR", models_dir)
-    code = main(
-        [
-            "--home",
-            str(tmp_path),
-            "--offline",
-            "--embedder",
-            "all-minilm-l6-v2",
-            "ask",
-            "Who is Joseph Tsai?",
-            "--llm",
-            "smollm2-135m",
-            "--json",
-        ]
-    )
+    code = main(TINY_ASK + ["--home", str(tmp_path), "ask", "Who is Joseph Tsai?", "--json"])
     assert code == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["language"] == "en" and isinstance(answer["text"], str) and answer["text"]
@@ -331,19 +309,7 @@ def test_cli_answer_piped_is_printed_once_then_its_sources(tmp_path, models_dir,
     from rag.cli import main
 
     monkeypatch.setenv("RAG_MODELS_DIR", models_dir)
-    code = main(
-        [
-            "--home",
-            str(tmp_path),
-            "--offline",
-            "--embedder",
-            "all-minilm-l6-v2",
-            "ask",
-            "Who is Joseph Tsai?",
-            "--llm",
-            "smollm2-135m",
-        ]
-    )
+    code = main(TINY_ASK + ["--home", str(tmp_path), "ask", "Who is Joseph Tsai?"])
     assert code == 0
     lines = capsys.readouterr().out.splitlines()
     answer = lines[0]  # no streamed draft before it: a pipe gets the checked answer only
