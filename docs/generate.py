@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
@@ -124,7 +125,8 @@ def _runs(results: list[tuple[str, dict]]) -> list[str]:
     rows = ["| run | command | date | commit | LLM | embedder |", "|---|---|---|---|---|---|"]
     for name, m in results:
         r = m.get("run", {})
-        rows.append(f"| {name} | `{r.get('command', '')}` | {r.get('date', '')} | {r.get('commit', '')} | "
+        command = re.sub(r"\s--(out \S+|quiet)\b", "", r.get("command", ""))    # where it was written is not how
+        rows.append(f"| {name} | `{command}` | {r.get('date', '')} | {r.get('commit', '')} | "
                     f"{r.get('llm', '')} | {r.get('embedder', '')} |")
     return rows
 

@@ -58,7 +58,9 @@ def main(argv=None) -> int:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             for name, question in QUESTIONS.items():
                 page = browser.new_page(viewport={"width": 1280, "height": 860})
-                page.goto(f"http://127.0.0.1:{port}", wait_until="networkidle")
+                page.goto(f"http://127.0.0.1:{port}", wait_until="load", timeout=120_000)
+                page.locator("#ask").wait_for(timeout=120_000)
+                page.wait_for_timeout(2000)              # the app's scripts are bound
                 _ask(page, question, timeout_ms=300_000)
                 citation = page.locator("#chat details.citation summary")
                 if citation.count():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def _pct(x) -> str:
-    return "–" if x is None else f"{100 * x:.1f} %"
+    return "–" if x is None else f"{round(100 * x + 1e-9, 1):.1f} %"
 
 
 def _row(name: str, h: dict) -> str:
