@@ -31,11 +31,25 @@ def _identifier():
     with _LOCK:
         if _IDENTIFIER is None:
             import py3langid.langid as pl
-            ident = pl.LanguageIdentifier.from_modelpath(os.path.join(os.path.dirname(pl.__file__), pl.MODEL_FILE),
-                                                         norm_probs=True)
+            ptc, pc, classes, nextmove, row, output = _load_model(os.path.join(os.path.dirname(pl.__file__),
+                                                                               pl.MODEL_FILE))
+            ident = pl.LanguageIdentifier(ptc, pc, classes, nextmove, output, norm_probs=True, tk_row=row)
             ident.set_languages(list(LANGUAGES))
             _IDENTIFIER = ident
     return _IDENTIFIER
+
+
+def _load_model(path: str):
+    """py3langid's model, decompressed in memory: its own loader writes a temporary file, which fails on a full
+    disk or under a file-size limit while an index is being read."""
+    import io
+    import lzma
+
+    import numpy as np
+    from py3langid.modelio import _to_array
+    with lzma.open(path) as src, np.load(io.BytesIO(src.read()), allow_pickle=False) as data:
+        return (np.asarray(data["ptc"]), np.asarray(data["pc"]), data["classes"].tolist(),
+                _to_array(data["nextmove"]), _to_array(data["nextmove_row"]), data["out_feat"].tolist())
 
 
 def detect(text: str, default: str = "") -> str:

@@ -64,9 +64,16 @@ def page(app_url):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         pg = browser.new_page(viewport={"width": 1280, "height": 900})
-        pg.goto(app_url, wait_until="networkidle")     # the app's scripts bound before the first click
+        _open(pg, app_url)
         yield pg
         browser.close()
+
+
+def _open(page, url: str) -> None:
+    """Load the app and wait until its Ask button is there and its scripts are bound."""
+    page.goto(url, wait_until="load", timeout=120_000)
+    page.locator("#ask").wait_for(timeout=120_000)
+    page.wait_for_timeout(1000)
 
 
 def _ask(page, question: str):
@@ -160,7 +167,7 @@ def test_eight_browser_sessions_at_once_each_get_their_own_answer(page, app_url)
     pages = []
     for ctx, q in zip(contexts, questions):
         pg = ctx.new_page()
-        pg.goto(app_url, wait_until="networkidle")     # the app's scripts bound before the first click
+        _open(pg, app_url)
         pg.locator("#question textarea").fill(q)
         pages.append(pg)
     for pg in pages:
