@@ -10,7 +10,6 @@ saved as it is: the pictures show what the product does, not a chosen success.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -23,26 +22,11 @@ QUESTIONS = {"ui-de.png": "Wie viel will Alibaba in den nächsten drei Jahren in
              "ui-en.png": "What did Apple want from Alibaba in China?"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ask(page, question: str, timeout_ms: int) -> None:
-    before = page.locator("#chat details.citation, #chat .abstained").count()
-    page.locator("#question textarea").fill(question)
-    page.locator("#ask").click()
-    page.wait_for_function("n => document.querySelectorAll('#chat details.citation, #chat .abstained').length > n",
-                           arg=before, timeout=timeout_ms)
-    page.wait_for_timeout(500)                       # the last streamed update is drawn
-
-
 def main(argv=None) -> int:
     """Take the pictures and print where they went."""
     from playwright.sync_api import sync_playwright
 
-    from eval.bench_ui import CHROMIUM, FLAGS
+    from eval.bench_ui import CHROMIUM, FLAGS, ask_in_app, free_port, open_app
     from ui.app import serve
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs"))
@@ -51,17 +35,16 @@ def main(argv=None) -> int:
     home = args.home or tempfile.mkdtemp(prefix="rag-shots-")
     base = load_settings()
     settings = base.replace(home=home, models_dir=str(base.models_path))
-    port = _free_port()
+    port = free_port()
     app = serve(settings, host="127.0.0.1", port=port, block=False)
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             for name, question in QUESTIONS.items():
                 page = browser.new_page(viewport={"width": 1280, "height": 860})
-                page.goto(f"http://127.0.0.1:{port}", wait_until="load", timeout=120_000)
-                page.locator("#ask").wait_for(timeout=120_000)
-                page.wait_for_timeout(2000)              # the app's scripts are bound
-                _ask(page, question, timeout_ms=300_000)
+                open_app(page, f"http://127.0.0.1:{port}", settle_ms=2000)
+                ask_in_app(page, question, timeout_ms=300_000)
+                page.wait_for_timeout(500)               # the last streamed update is drawn
                 citation = page.locator("#chat details.citation summary")
                 if citation.count():
                     citation.first.click()

@@ -32,6 +32,28 @@ ANSWER_JS = """() => {            // the last bot message's text, each citation 
 }"""
 
 
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def open_app(page, url: str, settle_ms: int = 1000) -> None:
+    """Load the app and wait until its Ask button is there and its scripts are bound."""
+    page.goto(url, wait_until="load", timeout=120_000)
+    page.locator("#ask").wait_for(timeout=120_000)
+    page.wait_for_timeout(settle_ms)
+
+
+def ask_in_app(page, question: str, timeout_ms: int = 60_000) -> None:
+    """Type `question`, click Ask and wait for one more answer (a citation or an abstention) in the chat."""
+    before = page.locator(DONE).count()    # counted before the click: a fast answer must not raise the bar
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+    page.wait_for_function(f"n => document.querySelectorAll({DONE!r}).length > n", arg=before, timeout=timeout_ms)
+
+
 def main(argv=None) -> int:
     """Run the sessions and print the figures."""
     from playwright.sync_api import sync_playwright
@@ -42,9 +64,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="eval/reports/bench_ui.json")
     args = ap.parse_args(argv)
     rows = [r for r in get_set("sample-dev").rows if r["answerable"]][:args.sessions]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     app = serve(load_settings(), host="127.0.0.1", port=port, block=False)
     url = f"http://127.0.0.1:{port}"
     results = []

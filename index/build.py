@@ -147,7 +147,8 @@ def _write(out: Path, plan: _Plan, old, settings: Settings, embedder: Embedder, 
     bm25 = BM25Index.build([passage_text(c, c.heading) for c in plan.chunks], main_language(plan.docs, settings))
     doc_rows = [{"id": d.id, "title": d.title, "date": d.date, "author": d.author, "sha256": d.sha256,
                  "language": d.language, "text": d.text} for d in plan.docs]
-    manifest = _manifest(settings, embedder, plan, report.skipped) | {"corpus": report.corpus}
+    manifest = _manifest(settings, embedder, plan, report.skipped) | {"corpus": report.corpus,
+                                                                       "corpus_language": bm25.lang}
     return snapshot.write(out, snapshot.Snapshot(manifest, doc_rows, plan.chunks, plan.hashes, vecs[:n],
                                                  plan.sentences, vecs[n:], store, sent_store, bm25))
 
@@ -265,7 +266,7 @@ def _manifest(settings: Settings, embedder: Embedder, plan: _Plan, skipped) -> d
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "embedder": {"name": embedder.name, "dim": int(embedder.dim)},
         "chunker": _chunker_cfg(settings), "sentence_vectors": settings.sentence_vectors,
-        "store": settings.store, "corpus_language": main_language(docs, settings),
+        "store": settings.store,
         "settings": {k: v for k, v in asdict(settings).items() if not k.endswith(("_dir", "_path")) and k != "home"},
         "documents": {d.id: {"sha256": d.sha256, "sig": _doc_sig(d, repeats[d.id]), "title": d.title,
                              "date": d.date, "language": d.language, "chunks": per_doc[d.id]} for d in docs},

@@ -128,7 +128,7 @@ def comments_start(text: str) -> int | None:
 def is_heading(line: str) -> bool:
     """A short line without sentence punctuation at its end: a heading or caption.
 
-    >>> is_heading("Apple-Deal unter Beobachtung"), is_heading("Die Aktie verlor 4,8%.")
+    >>> is_heading("Bosch-Deal unter Beobachtung"), is_heading("Die Aktie verlor 4,8%.")
     (True, False)
     """
     s = line.strip()
@@ -143,8 +143,8 @@ def extract_title(text: str) -> str:
     r"""A Markdown "# " heading; else the first heading-like line of four words or more before the body (a
     shorter one is often a byline), else the longest; else the first sentence.
 
-    >>> extract_title("Foto | Agentur\n\nAnna Muster\n\nAlarm in Washington: Apple unter Druck\n\nText.")
-    'Alarm in Washington: Apple unter Druck'
+    >>> extract_title("Foto | Agentur\n\nAnna Muster\n\nStreik in Hamburg: Hafen unter Druck\n\nText.")
+    'Streik in Hamburg: Hafen unter Druck'
     >>> extract_title("# Solarausbau erreicht Rekord\n\nDer Text.")
     'Solarausbau erreicht Rekord'
     """

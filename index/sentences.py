@@ -1,8 +1,8 @@
 """Sentence spans with exact offsets, aware of German abbreviations and dates.
 
->>> t = "Alibaba investiert z.B. in KI. Die Analyse vom 19. Mai folgt! Im Jahr 2025. Neu"
+>>> t = "Siemens investiert z.B. in KI. Die Analyse vom 19. Mai folgt! Im Jahr 2025. Neu"
 >>> [t[a:b] for a, b in split_sentences(t)]
-['Alibaba investiert z.B. in KI.', 'Die Analyse vom 19. Mai folgt!', 'Im Jahr 2025.', 'Neu']
+['Siemens investiert z.B. in KI.', 'Die Analyse vom 19. Mai folgt!', 'Im Jahr 2025.', 'Neu']
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Example:
     from rag import build_index, retrieve
     build_index("path/to/articles", index_dir="path/to/index")
-    hits = retrieve("Wie viel will Alibaba investieren?", k=5)
+    hits = retrieve("Wie viel will der Konzern investieren?", k=5)
     hits[0].source, hits[0].text, hits[0].start, hits[0].end, hits[0].score
 """
 

@@ -21,7 +21,7 @@ NAMES = {"de": "German", "en": "English", "fr": "French", "es": "Spanish", "it":
          "pt": "Portuguese", "pl": "Polish", "ru": "Russian", "zh": "Chinese"}
 SAMPLE_CHARS = 2000            # an article's language is read from its beginning
 _WORD = re.compile(r"[^\W\d_]{2,}")
-MIN_WORDS = 2                  # one word ("Nvidia?") says nothing about a language: the default answers it
+MIN_WORDS = 2                  # one word ("Ergebnis?") says little about a language: the default answers it
 _LOCK = threading.Lock()
 _IDENTIFIER = None
 

@@ -68,10 +68,9 @@ def passages(hits: list[Hit], budget: int = 900, rank_prior: float = 0.01, most:
     fused ranking knows things one sentence does not); adjacent chosen sentences of one chunk merge
     into one source; sentences more than `margin` below the best are left out even when the budget has
     room (fewer distractors, fewer tokens). Fewer prompt tokens than whole chunks, so a faster first token.
-    Sentences that
-    address an AI assistant (`rag.guard`) are never shown: articles are data, not instructions. A single sentence
-    between two chosen ones of a chunk is shown too while the total stays within `budget + gap_chars`: "Die
-    Zusammenarbeit zielt auf Physical AI" between "Partnerschaft mit Nvidia" and "Schwerpunktbereiche wie ...".
+    Sentences that address an AI assistant (`rag.guard`) are never shown: articles are data, not instructions.
+    A single sentence between two chosen ones of a chunk is shown too while the total stays within
+    `budget + gap_chars`: the middle sentence often carries the subject the other two refer to.
     """
     pool = [
         (score - rank_prior * rank, rank, a, b)

@@ -4,7 +4,7 @@ Near-duplicate passages collapse to their best-ranked copy and boilerplate
 (a block repeated across many articles) sorts after real content.
 
 Example:
-    hits = retrieve("Wie viel will Alibaba investieren?", k=3)
+    hits = retrieve("Wie viel will der Konzern investieren?", k=3)
     hits[0].source, hits[0].text[:40]
 """
 
@@ -41,7 +41,7 @@ class Retriever:
     def search_many(self, questions: list[str], k: int | None = None) -> list[list[Hit]]:
         """The k best passages for each question (queries embedded in one batch).
 
-        A question that names its article ("according to the article about the Qwen app") is answered
+        A question that names its article ("according to the article about the rail strike") is answered
         from the article that best matches that topic alone (`rag.scope`).
         """
         scoped = [article_scope(clean_question(q)) for q in questions]
@@ -80,8 +80,8 @@ class Retriever:
     def focus(self, question: str) -> str:
         """The question without the words most chunks contain: what tells its sentences apart.
 
-        In articles about Alibaba every sentence says "Alibaba", and the embedder ranks "Alibaba invests
-        380 billion" above "the cloud unit grew 26 percent" for "How fast did Alibaba's cloud revenue grow?".
+        In articles about one company every sentence names it, and the embedder ranks "the company invests
+        5 billion" above "the cloud unit grew 26 percent" for "How fast did the company's cloud revenue grow?".
         """
         words = re.findall(r"[^\W_][\w-]*", question)
         return " ".join(w for w in words if not self.index.bm25.common(w, self.settings.focus_share))
@@ -189,8 +189,8 @@ def fuse(lists: list[list[int]], weights: list[float], rrf_k: int) -> tuple[dict
 def clean_question(question) -> str:
     """The question with control characters blanked; `InputError` (saying what to do) if unusable.
 
-    >>> clean_question("Wer ist" + chr(0) + " Joseph Tsai?" + chr(27))
-    'Wer ist  Joseph Tsai?'
+    >>> clean_question("Wer ist" + chr(0) + " Anna Berg?" + chr(27))
+    'Wer ist  Anna Berg?'
     """
     if not isinstance(question, str):
         raise InputError(f"the question must be text, not {type(question).__name__}")

@@ -1,15 +1,16 @@
-"""Questions that name the article to answer from: "... according to the article about the Qwen app?".
+"""Questions that name the article to answer from: "... according to the article about the rail strike?".
 
 Readers point at one article by its topic. Searching the whole collection for "share price over twelve
-months" then finds another article's figure (the 68 % since January, not the Qwen article's 40.58 %), so
-the retriever answers such a question from the best-matching article alone (`Retriever.search_many`).
+months" then finds another article's figure (one article's rise since January, not the named article's
+twelve-month change), so the retriever answers such a question from the best-matching article alone
+(`Retriever.search_many`).
 
->>> article_scope("How much did the share price change according to the article about the Qwen app?")
-('How much did the share price change?', 'the Qwen app')
->>> article_scope("Wer ist laut dem Artikel über die Apsara Conference der CEO?")
-('Wer ist der CEO?', 'die Apsara Conference')
->>> article_scope("Wie viel will Alibaba investieren?")
-('Wie viel will Alibaba investieren?', None)
+>>> article_scope("How much did the share price change according to the article about the rail strike?")
+('How much did the share price change?', 'the rail strike')
+>>> article_scope("Wer ist laut dem Artikel über die Hafenbilanz der Chef?")
+('Wer ist der Chef?', 'die Hafenbilanz')
+>>> article_scope("Wie viel will der Konzern investieren?")
+('Wie viel will der Konzern investieren?', None)
 """
 
 from __future__ import annotations
@@ -42,6 +43,6 @@ def article_scope(question: str) -> tuple[str, str | None]:
         return question, None
     rest = (question[: m.start()] + question[m.end() :]).strip()
     rest = re.sub(r"\s+([?!.,;:])", r"\1", re.sub(r"\s{2,}", " ", rest))
-    if len(re.findall(r"\w{3,}", rest)) < 2:  # "Was steht im Artikel über Apple?": the topic is the question
+    if len(re.findall(r"\w{3,}", rest)) < 2:  # "Was steht im Artikel über Bosch?": the topic is the question
         return question, m.group("topic").strip()
     return rest, m.group("topic").strip()

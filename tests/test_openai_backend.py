@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -10,22 +9,17 @@ import urllib.request
 
 import pytest
 
+from eval.bench_ui import free_port
 from rag.errors import ModelError
 from rag.generate import OpenAIGenerator, load_generator
 from rag.models.prepare import model_path
 from rag.settings import Settings
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(models_dir):
     gguf = model_path("smollm2-135m", Settings(models_dir=models_dir, offline=True))
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
                              "--port", str(port), "--n_ctx", "1024", "--model_alias", "smollm2-135m"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -53,6 +47,6 @@ def test_openai_backend_streams_from_a_real_server(server):
 
 
 def test_unreachable_server_is_a_clear_error():
-    gen = OpenAIGenerator("x", f"http://127.0.0.1:{_free_port()}/v1", timeout=5)
+    gen = OpenAIGenerator("x", f"http://127.0.0.1:{free_port()}/v1", timeout=5)
     with pytest.raises(ModelError, match="did not answer.*running"):
         list(gen.stream([{"role": "user", "content": "hi"}]))

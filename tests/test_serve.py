@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
+from eval.bench_ui import free_port
 from rag.errors import RagError
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def served(tiny, corpus):
     from index.build import build_index
     from rag.server import start
-    settings = tiny.replace(serve_port=_free_port(), checks="cited")
+    settings = tiny.replace(serve_port=free_port(), checks="cited")
     build_index(corpus, settings.index_path, settings=settings, progress=False)
     server = start(settings, block=False)
     yield settings, server
@@ -57,7 +51,7 @@ def test_a_server_for_another_index_or_model_is_not_used(served, tmp_path):
     assert find_server(settings) == f"http://127.0.0.1:{settings.serve_port}"
     assert find_server(settings, index_dir=tmp_path / "other") is None
     assert find_server(settings.replace(llm="qwen2.5-coder-0.5b")) is None
-    assert find_server(settings.replace(serve_port=_free_port())) is None          # nothing listens there
+    assert find_server(settings.replace(serve_port=free_port())) is None          # nothing listens there
 
 
 def test_a_taken_port_says_so_and_a_bad_question_never_reaches_the_server(served):

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
 
-from eval.bench_ui import CHROMIUM, FLAGS  # one browser setup for the app's tests and its benchmark
+from eval.bench_ui import (  # one browser setup for the app's tests and its benchmark
+    CHROMIUM,
+    FLAGS,
+    ask_in_app,
+    free_port,
+    open_app,
+)
 from rag.generate import register_generator
 from rag.settings import SAMPLE_ARTICLES, Settings
 
@@ -38,19 +43,13 @@ class Echo:
 register_generator("echo", lambda settings: Echo())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory, models_dir):
     from ui.app import serve
     home = tmp_path_factory.mktemp("uihome")
     settings = Settings(home=str(home), models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2",
                         generator="echo", llm="smollm2-135m", checks="cited,numbers")
-    port = _free_port()
+    port = free_port()
     app = serve(settings, host="127.0.0.1", port=port, block=False)
     yield f"http://127.0.0.1:{port}"
     app.close()
@@ -64,25 +63,13 @@ def page(app_url):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         pg = browser.new_page(viewport={"width": 1280, "height": 900})
-        _open(pg, app_url)
+        open_app(pg, app_url)
         yield pg
         browser.close()
 
 
-def _open(page, url: str) -> None:
-    """Load the app and wait until its Ask button is there and its scripts are bound."""
-    page.goto(url, wait_until="load", timeout=120_000)
-    page.locator("#ask").wait_for(timeout=120_000)
-    page.wait_for_timeout(1000)
-
-
 def _ask(page, question: str):
-    # counted before the click: a fast answer must not raise the bar it is waited for by
-    before = page.locator("#chat details.citation, #chat .abstained").count()
-    page.locator("#question textarea").fill(question)
-    page.locator("#ask").click()
-    page.wait_for_function("() => document.querySelectorAll('#chat details.citation, #chat .abstained').length > "
-                           f"{before}", timeout=60_000)
+    ask_in_app(page, question)
     return page.locator("#chat .message.bot, #chat [data-testid='bot']").last
 
 
@@ -167,7 +154,7 @@ def test_eight_browser_sessions_at_once_each_get_their_own_answer(page, app_url)
     pages = []
     for ctx, q in zip(contexts, questions):
         pg = ctx.new_page()
-        _open(pg, app_url)
+        open_app(pg, app_url)
         pg.locator("#question textarea").fill(q)
         pages.append(pg)
     for pg in pages:

@@ -1,10 +1,10 @@
 """HTML for answers and sources: markers become clickable citations that open the passage, quote highlighted.
 
 >>> from rag.types import Answer, Citation
->>> c = Citation(1, "a.txt", "Vorher. Alibaba investiert 380 Mrd. Danach.", 0, 43, "Alibaba investiert 380 Mrd.", 8, 35,
-...              "2025-02-24", "Alibaba <KI>")
->>> html = answer_html(Answer("q", "Alibaba investiert 380 Mrd. [1].", [c]))
->>> '<mark>Alibaba investiert 380 Mrd.</mark>' in html and 'Alibaba &lt;KI&gt;' in html
+>>> c = Citation(1, "a.txt", "Vorher. Siemens investiert 380 Mrd. Danach.", 0, 43, "Siemens investiert 380 Mrd.", 8, 35,
+...              "2025-02-24", "Siemens <KI>")
+>>> html = answer_html(Answer("q", "Siemens investiert 380 Mrd. [1].", [c]))
+>>> '<mark>Siemens investiert 380 Mrd.</mark>' in html and 'Siemens &lt;KI&gt;' in html
 True
 """
 
