@@ -25,6 +25,7 @@ from index.embed import Embedder, load_embedder
 from index.lexical import BM25Index
 from index.load import Document, discover, read_document
 from index.sentences import split_sentences
+from index.postgres import redact
 from index.store import make_store
 from rag.errors import EmbedderMismatch, IndexError_, InputError
 from rag.settings import Settings, load_settings
@@ -91,19 +92,48 @@ def build_index(corpus_dir: str | Path | None = None, index_dir: str | Path | No
     if not docs:
         why = "; ".join(f"{f}: {r}" for f, r in skipped[:5]) or "the folder has no .txt/.md/.html/.pdf files"
         raise InputError(f"nothing to index in {corpus}: {why}")
-    report = BuildReport(str(out), documents=len(docs), skipped=skipped, corpus=str(corpus.resolve()))
-    with snapshot.build_lock(out):
-        old = None if rebuild else _old_index(out, settings)
+    where = str(out) if settings.store != "postgres" else redact(settings.postgres_url)
+    report = BuildReport(where, documents=len(docs), skipped=skipped, corpus=str(corpus.resolve()))
+    backend = _backend(out, settings)
+    with backend.lock():
+        old = None if rebuild else backend.previous()
         embedder = embedder or load_embedder(settings)
         plan = _plan(docs, old, settings, embedder, progress)
         _diff(report, docs, old)
         report.chunks = len(plan.chunks)
-        if _unchanged(plan, old, report, settings):
-            report.snapshot, report.reused = old.name, len(plan.hashes)
-        else:
-            report.snapshot, report.written = _write(out, plan, old, settings, embedder, report, progress), True
+        report.snapshot, report.written = backend.write(plan, old, embedder, report, progress, rebuild)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _backend(out: Path, settings: Settings):
+    """Where the build goes: a snapshot folder, or PostgreSQL for `store = "postgres"`."""
+    if settings.store == "postgres":
+        from index.postgres.write import PostgresWriter
+        return PostgresWriter(settings)
+    return _Folder(out, settings)
+
+
+class _Folder:
+    """The build backend for an index folder (FAISS + BM25 files in atomic snapshots)."""
+
+    def __init__(self, out: Path, settings: Settings):
+        self.out, self.settings = out, settings
+
+    def lock(self):
+        """The folder's build lock."""
+        return snapshot.build_lock(self.out)
+
+    def previous(self):
+        """The live snapshot, or None."""
+        return _old_index(self.out, self.settings)
+
+    def write(self, plan, old, embedder, report, progress: bool, rebuild: bool) -> tuple[str, bool]:
+        """Write a new snapshot unless nothing changed; (name, written)."""
+        if _unchanged(plan, old, report, self.settings):
+            report.reused = len(plan.hashes)
+            return old.name, False
+        return _write(self.out, plan, old, self.settings, embedder, report, progress), True
 
 
 @dataclass
@@ -139,7 +169,8 @@ def _write(out: Path, plan: _Plan, old, settings: Settings, embedder: Embedder, 
     """Embed what is new, build the stores and write a snapshot atomically; returns its name."""
     n = len(plan.chunks)
     sent_hashes = [h.hex() for h in plan.sentences["hash"]]
-    vecs = _vectors(plan.texts + plan.sent_texts, plan.hashes + sent_hashes, old, embedder, report, progress)
+    vecs = _vectors(plan.texts + plan.sent_texts, plan.hashes + sent_hashes, _known_vectors(old), embedder, report,
+                    progress)
     store = make_store(settings.store, embedder.dim, n, settings.hnsw_threshold)
     store.add(vecs[:n])
     sent_store = make_store(settings.store, embedder.dim, len(plan.sentences), settings.hnsw_threshold)
@@ -199,9 +230,8 @@ def _sentences(chunks: list[Chunk], embedder_name: str) -> tuple[np.ndarray, lis
     return np.array(rows, dtype=snapshot.SENTENCE_DTYPE), texts
 
 
-def _vectors(texts: list[str], hashes: list[str], old, embedder, report, progress) -> np.ndarray:
-    """Embeddings for all texts, reusing any the old index already has for the same text."""
-    known = _known_vectors(old)
+def _vectors(texts: list[str], hashes: list[str], known: dict, embedder, report, progress) -> np.ndarray:
+    """Embeddings for all texts, reusing those `known` has (hash -> loader) for the same text."""
     todo = sorted({h: i for i, h in enumerate(hashes) if h not in known}.values(),
                   key=lambda i: len(texts[i]))      # similar lengths batch with little padding
     fresh: dict[str, np.ndarray] = {}
@@ -267,7 +297,7 @@ def _manifest(settings: Settings, embedder: Embedder, plan: _Plan, skipped) -> d
         "embedder": {"name": embedder.name, "dim": int(embedder.dim)},
         "chunker": _chunker_cfg(settings), "sentence_vectors": settings.sentence_vectors,
         "store": settings.store,
-        "settings": {k: v for k, v in asdict(settings).items() if not k.endswith(("_dir", "_path")) and k != "home"},
+        "settings": {k: v for k, v in asdict(settings).items() if not k.endswith(("_dir", "_path", "_url", "_key")) and k != "home"},
         "documents": {d.id: {"sha256": d.sha256, "sig": _doc_sig(d, repeats[d.id]), "title": d.title,
                              "date": d.date, "language": d.language, "chunks": per_doc[d.id]} for d in docs},
         "skipped": [{"file": f, "reason": r} for f, r in skipped],

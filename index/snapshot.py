@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -80,6 +80,70 @@ class LoadedIndex:
     def sent_offsets(self) -> np.ndarray:
         """Row range of each chunk's sentences: chunk i owns rows offsets[i]:offsets[i+1]."""
         return np.searchsorted(self.sentences["chunk"], np.arange(len(self.chunks) + 1))
+
+    # The read interface the retriever uses (the PostgreSQL index has the same methods).
+
+    @property
+    def language(self) -> str:
+        """The language BM25 stems in."""
+        return self.bm25.lang
+
+    @property
+    def has_sentences(self) -> bool:
+        """True when sentence vectors were indexed."""
+        return len(self.sent_store) > 0
+
+    def reading(self):
+        """A consistent view for one search (a snapshot never changes, so nothing to do)."""
+        return nullcontext()
+
+    def nearest(self, qv: np.ndarray, k: int) -> list[list[int]]:
+        """Chunk ids of the k nearest chunk vectors per query."""
+        return [[int(i) for i in row if i >= 0] for row in self.store.search(qv, k)[1]] if len(qv) else []
+
+    def nearest_sentences(self, qv: np.ndarray, k: int) -> list[list[int]]:
+        """Chunk ids owning the k nearest sentence vectors per query."""
+        if not len(qv):
+            return []
+        owner = self.sentences["chunk"]
+        return [[int(owner[j]) for j in row if j >= 0] for row in self.sent_store.search(qv, k)[1]]
+
+    def lexical(self, query: str, k: int) -> list[int]:
+        """Chunk ids of the k best BM25 matches."""
+        return [int(i) for i in self.bm25.search(query, k)[1]]
+
+    def known(self, word: str) -> bool:
+        """True when the indexed text has `word` (see `BM25Index.known`)."""
+        return self.bm25.known(word)
+
+    def common(self, word: str, share: float) -> bool:
+        """True when `word` is in at least `share` of the chunks."""
+        return self.bm25.common(word, share)
+
+    def fetch(self, ids) -> None:
+        """Make chunks `ids` ready for `chunk`, `chunk_vectors` and `sentences` (all in memory here)."""
+
+    def chunk(self, i: int) -> Chunk:
+        """Chunk row `i`."""
+        return self.chunks[i]
+
+    def doc(self, doc_id: str) -> dict:
+        """The document's fields (title, date, language, ...); {} when unknown."""
+        return self.docs.get(doc_id, {})
+
+    def chunks_of(self, doc_id: str) -> list[int]:
+        """Row ids of the chunks of a document."""
+        return [i for i, c in enumerate(self.chunks) if c.doc_id == doc_id]
+
+    def chunk_vectors(self, ids) -> np.ndarray:
+        """Embeddings of chunk rows `ids`."""
+        return np.asarray(self.vectors[np.asarray(ids, dtype=np.int64)])
+
+    def sentences_of(self, i: int) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """((start, end) per sentence, their vectors) of chunk row `i`; empty if it has none."""
+        a, b = self.sent_offsets[i], self.sent_offsets[i + 1]
+        rows = self.sentences[a:b]
+        return [(int(r["start"]), int(r["end"])) for r in rows], np.asarray(self.sent_vectors[a:b])
 
 
 def current_name(index_dir: Path) -> str | None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from index.embed import Embedder, load_embedder
 from index.snapshot import LoadedIndex, current_name, load
-from rag.errors import InputError
+from rag.errors import IndexError_, InputError
 from rag.lang import detect
 from rag.langshift import shift_queries
 from rag.scope import article_scope
@@ -56,26 +56,28 @@ class Retriever:
         langs = [detect(q, main) for q in qs]
         qv = shift_queries(self.embedder.embed(qs, kind="query"), langs, main, self.embedder,
                            s.language_shift)
-        dense = self._dense(qv, only) if s.dense_weight > 0 else [[]] * len(qs)
         sv = self._sentence_queries(qs, langs, qv)
         out = []
-        for q, lang, d_ids, v, doc in zip(qs, langs, dense, sv, only):
-            bm25_weight = s.bm25_weight if lang == main else s.cross_lingual_bm25_weight
-            b_ids = [int(i) for i in self.index.bm25.search(q, s.candidates)[1]] if bm25_weight > 0 else []
-            if doc:
-                b_ids = [i for i in b_ids if self.index.chunks[i].doc_id == doc]
-            fused, ranks = fuse([d_ids, b_ids], [s.dense_weight, bm25_weight], s.rrf_k)
-            out.append(self._hits(fused, ranks, k, v))
+        with self.index.reading():        # one consistent view of an index that another process may update
+            dense = self._dense(qv, only) if s.dense_weight > 0 else [[]] * len(qs)
+            for q, lang, d_ids, v, doc in zip(qs, langs, dense, sv, only):
+                bm25_weight = s.bm25_weight if lang == main else s.cross_lingual_bm25_weight
+                b_ids = self.index.lexical(q, s.candidates) if bm25_weight > 0 else []
+                if doc:
+                    self.index.fetch(b_ids)
+                    b_ids = [i for i in b_ids if self.index.chunk(i).doc_id == doc]
+                fused, ranks = fuse([d_ids, b_ids], [s.dense_weight, bm25_weight], s.rrf_k)
+                out.append(self._hits(fused, ranks, k, v))
         return out
 
     @property
     def language(self) -> str:
         """The corpus's main language: the setting, else the one the index was built in (BM25 stems in it)."""
-        return self.settings.corpus_language or self.index.bm25.lang
+        return self.settings.corpus_language or self.index.language
 
     def known(self, word: str) -> bool:
         """True when the indexed articles contain `word` (or a form of it): see `BM25Index.known`."""
-        return self.index.bm25.known(word)
+        return self.index.known(word)
 
     def focus(self, question: str) -> str:
         """The question without the words most chunks contain: what tells its sentences apart.
@@ -84,7 +86,7 @@ class Retriever:
         5 billion" above "the cloud unit grew 26 percent" for "How fast did the company's cloud revenue grow?".
         """
         words = re.findall(r"[^\W_][\w-]*", question)
-        return " ".join(w for w in words if not self.index.bm25.common(w, self.settings.focus_share))
+        return " ".join(w for w in words if not self.index.common(w, self.settings.focus_share))
 
     def _sentence_queries(self, qs: list[str], langs: list[str], qv: np.ndarray) -> np.ndarray:
         """The vectors that rank sentences: the question blended with its `focus` (`focus_weight`)."""
@@ -104,35 +106,28 @@ class Retriever:
     def _dense(self, qv: np.ndarray, only: list[str | None] | None = None) -> list[list[int]]:
         """Chunk ids per query, best first, scored cos(q, chunk) + w * max cos(q, sentence of chunk)."""
         ix, c, only = self.index, self.settings.candidates, only or [None] * len(qv)
-        has_sents = len(ix.sent_store) > 0 and self.settings.sentence_weight > 0
+        has_sents = ix.has_sentences and self.settings.sentence_weight > 0
         free = [n for n, doc in enumerate(only) if not doc]     # a scoped query scores all its article's chunks
-        chunk_ids = dict(zip(free, ix.store.search(qv[free], c)[1])) if free else {}
-        sent_ids = dict(zip(free, ix.sent_store.search(qv[free], 3 * c)[1])) if free and has_sents else {}
+        chunk_ids = dict(zip(free, ix.nearest(qv[free], c))) if free else {}
+        sent_ids = dict(zip(free, ix.nearest_sentences(qv[free], 3 * c))) if free and has_sents else {}
         out = []
         for n, (q, doc) in enumerate(zip(qv, only)):
-            if doc:
-                ids = set(self._chunks_of(doc))
-            else:
-                ids = {int(i) for i in chunk_ids[n] if i >= 0} | {int(ix.sentences["chunk"][j])
-                                                                  for j in sent_ids.get(n, []) if j >= 0}
+            ids = set(ix.chunks_of(doc)) if doc else set(chunk_ids[n]) | set(sent_ids.get(n, []))
             cand = np.array(sorted(ids), dtype=np.int64)
             if not len(cand):
                 out.append([])
                 continue
-            score = np.asarray(ix.vectors[cand]) @ q
+            ix.fetch(cand)
+            score = ix.chunk_vectors(cand) @ q
             if has_sents:
                 score = score + self.settings.sentence_weight * self._best_sentence(q, cand, score)
             out.append(cand[np.argsort(-score, kind="stable")].tolist())
         return out
 
-    def _chunks_of(self, doc: str) -> list[int]:
-        """Row ids of the chunks of document `doc`."""
-        return [i for i, c in enumerate(self.index.chunks) if c.doc_id == doc]
-
-    def _sentence_sims(self, q: np.ndarray, ci: int) -> tuple[int, np.ndarray]:
-        """(first sentence row, cosines of q with each sentence) of chunk `ci`; empty if it has none."""
-        a, b = self.index.sent_offsets[ci], self.index.sent_offsets[ci + 1]
-        return a, np.asarray(self.index.sent_vectors[a:b]) @ q
+    def _sentence_sims(self, q: np.ndarray, ci: int) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """((start, end) per sentence, cosines of q with each) of chunk `ci`; empty if it has none."""
+        spans, vecs = self.index.sentences_of(ci)
+        return spans, (vecs @ q if len(spans) else np.zeros(0, np.float32))
 
     def _best_sentence(self, q: np.ndarray, cand: np.ndarray, chunk_score: np.ndarray) -> np.ndarray:
         """Max cosine of q over each candidate's sentences (the chunk's own score if it has none)."""
@@ -145,19 +140,19 @@ class Retriever:
 
     def _sentence_scores(self, q: np.ndarray, ci: int) -> tuple:
         """((start, end, cosine), ...) for each sentence of chunk `ci`, in document order."""
-        a, sims = self._sentence_sims(q, ci)
-        rows = self.index.sentences[a:a + len(sims)]
-        return tuple((int(r["start"]), int(r["end"]), round(float(s), 4)) for r, s in zip(rows, sims))
+        spans, sims = self._sentence_sims(q, ci)
+        return tuple((a, b, round(float(s), 4)) for (a, b), s in zip(spans, sims))
 
     def _hits(self, fused: dict[int, float], ranks: dict[int, list], k: int, q: np.ndarray) -> list[Hit]:
-        order = sorted(fused, key=lambda i: (self.index.chunks[i].boilerplate, -fused[i]))
+        self.index.fetch(list(fused))
+        order = sorted(fused, key=lambda i: (self.index.chunk(i).boilerplate, -fused[i]))
         hits, seen_groups = [], set()
         for i in order:
-            c = self.index.chunks[i]
+            c = self.index.chunk(i)
             if c.dup_group and c.dup_group in seen_groups:
                 continue
             seen_groups.add(c.dup_group or c.id)
-            doc = self.index.docs.get(c.doc_id, {})
+            doc = self.index.doc(c.doc_id)
             sents = self._sentence_scores(q, i)
             best = max(sents, key=lambda t: t[2]) if sents else (None, None, 0.0)
             hits.append(Hit(c.doc_id, c.text, c.start, c.end, round(fused[i], 6), c.id, doc.get("title", ""),
@@ -217,6 +212,8 @@ def get_retriever(index_dir: str | Path | None = None, settings: Settings | None
 
 def _get_retriever(path: Path, default: bool, settings: Settings) -> Retriever:
     embedder = _embedder(settings)      # first: a bad model name is the clearer error
+    if settings.store == "postgres":
+        return _postgres_retriever(default, settings, embedder)
     if default and current_name(path) is None:
         from index.build import build_index
         build_index(settings.corpus_path, path, settings=settings, embedder=embedder)
@@ -225,6 +222,33 @@ def _get_retriever(path: Path, default: bool, settings: Settings) -> Retriever:
         _RETRIEVERS.clear()    # one live index per process keeps memory flat
         _RETRIEVERS[key] = Retriever(load(path, embedder=settings.embedder), embedder, settings)
     return _RETRIEVERS[key]
+
+
+def _postgres_retriever(default: bool, settings: Settings, embedder: Embedder) -> Retriever:
+    """A retriever over the PostgreSQL index; it follows new builds by itself, so one per settings is kept."""
+    from index.postgres.read import PgIndex
+    key = ("postgres", settings)
+    if key not in _RETRIEVERS:
+        try:
+            index = PgIndex(settings.postgres_url, settings.embedder)
+        except IndexError_:
+            if not default or has_index(settings):
+                raise
+            from index.build import build_index
+            build_index(settings.corpus_path, settings=settings, embedder=embedder)
+            index = PgIndex(settings.postgres_url, settings.embedder)
+        _RETRIEVERS.clear()
+        _RETRIEVERS[key] = Retriever(index, embedder, settings)
+    return _RETRIEVERS[key]
+
+
+def has_index(settings: Settings, index_dir: str | Path | None = None) -> bool:
+    """True when the configured store holds a built index."""
+    if settings.store != "postgres":
+        return current_name(Path(index_dir) if index_dir else settings.index_path) is not None
+    from index.postgres import connect, schema_version
+    with connect(settings.postgres_url) as conn:
+        return schema_version(conn) > 0 and conn.execute("select 1 from rag_state").fetchone() is not None
 
 
 def _embedder(settings: Settings) -> Embedder:

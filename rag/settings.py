@@ -59,7 +59,11 @@ class Settings:
                                      "most of the indexed text is in. Each article's own language is detected")
     checks: str = _user("relevance,names,cited,numbers", "the answer checks that run, in order "
                                                           "(docs/answering.md); empty: none")
-    store: str = _user("auto", "`flat` (exact), `hnsw` (approximate), or `auto` (exact up to `hnsw_threshold`)")
+    store: str = _user("auto", "`flat` (exact), `hnsw` (approximate), or `auto` (exact up to `hnsw_threshold`): "
+                               "FAISS files in the index folder; `postgres`: PostgreSQL with pgvector at "
+                               "`postgres_url`, shared by many processes and machines")
+    postgres_url: str = _user("", "the database for `store = \"postgres\"`, `postgresql://user:password@host:5432/db`; "
+                                  "`rag db start` runs a local one and prints its URL")
     serve_port: int = _user(7861, "port of `rag serve` on 127.0.0.1; `rag ask` uses a server running there")
     answer_chunks: int = _tuning(8, "retrieved chunks whose sentences compete for the prompt")
     evidence_chars: int = _tuning(900, "characters of source sentences shown to the LLM")
@@ -110,6 +114,9 @@ class Settings:
         return Path(self.models_dir).expanduser() if self.models_dir else self.home_path / "models"
 
 
+STORES = ("auto", "flat", "hnsw", "postgres")
+
+
 def _validate(s: Settings) -> Settings:
     if s.chunk_tokens < 16 or not 0 <= s.chunk_overlap < s.chunk_tokens:
         raise ConfigError("chunk_tokens must be >= 16 and 0 <= chunk_overlap < chunk_tokens")
@@ -124,8 +131,8 @@ def _validate(s: Settings) -> Settings:
     from rag.lang import LANGUAGES
     if s.corpus_language and s.corpus_language not in LANGUAGES:
         raise ConfigError(f"corpus_language must be empty (detect) or one of {', '.join(LANGUAGES)}")
-    if s.store not in ("auto", "flat", "hnsw"):
-        raise ConfigError(f"store must be one of auto, flat, hnsw (got {s.store!r})")
+    if s.store not in STORES:
+        raise ConfigError(f"store must be one of {', '.join(STORES)} (got {s.store!r})")
     return s
 
 
