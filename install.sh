@@ -12,7 +12,7 @@ if ! "$VPY" -c "import torch" 2>/dev/null; then
   "$VPY" -m pip install --quiet "torch==${RAG_TORCH_VERSION:-2.13.0}" ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"}
 fi
 # llama-cpp-python compiles from source the first time (about 7 minutes on 2 cores); pip caches the wheel.
-"$VPY" -m pip install --quiet -e ".[llm,hf,dev]"
+"$VPY" -m pip install --quiet -e ".[llm,hf,postgres,dev]"
 # The browser tests drive Debian's Chromium (never a browser download by a test tool).
 if [ ! -x /usr/bin/chromium ] && [ -z "${RAG_SKIP_BROWSER:-}" ]; then
   if [ "$(id -u)" = 0 ]; then

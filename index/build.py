@@ -24,8 +24,8 @@ from index.dedup import duplicate_groups, line_repeats
 from index.embed import Embedder, load_embedder
 from index.lexical import BM25Index
 from index.load import Document, discover, read_document
-from index.sentences import split_sentences
 from index.postgres import redact
+from index.sentences import split_sentences
 from index.store import make_store
 from rag.errors import EmbedderMismatch, IndexError_, InputError
 from rag.settings import Settings, load_settings
@@ -297,7 +297,8 @@ def _manifest(settings: Settings, embedder: Embedder, plan: _Plan, skipped) -> d
         "embedder": {"name": embedder.name, "dim": int(embedder.dim)},
         "chunker": _chunker_cfg(settings), "sentence_vectors": settings.sentence_vectors,
         "store": settings.store,
-        "settings": {k: v for k, v in asdict(settings).items() if not k.endswith(("_dir", "_path", "_url", "_key")) and k != "home"},
+        "settings": {k: v for k, v in asdict(settings).items()                # no paths, URLs or keys
+                     if not k.endswith(("_dir", "_path", "_url", "_key")) and k != "home"},
         "documents": {d.id: {"sha256": d.sha256, "sig": _doc_sig(d, repeats[d.id]), "title": d.title,
                              "date": d.date, "language": d.language, "chunks": per_doc[d.id]} for d in docs},
         "skipped": [{"file": f, "reason": r} for f, r in skipped],

@@ -7,6 +7,7 @@
     rag ui [--index DIR] [--host 127.0.0.1] [--port 7860]
     rag eval [QASET] [--index DIR] [--out DIR] [--limit N] [--compare OLD_REPORT] [--squad FILE ...]
     rag models list | rag models prepare [NAME ...]
+    rag db start [--port 55432] | stop | status | migrate
 """
 
 from __future__ import annotations
@@ -71,6 +72,14 @@ def _parser() -> argparse.ArgumentParser:
     msub.add_parser("list", help="the model catalogue and what is prepared")
     mp = msub.add_parser("prepare", help="prepare models now (default: the configured embedder and LLM)")
     mp.add_argument("names", nargs="*")
+
+    db = sub.add_parser("db", help="the local PostgreSQL for store = \"postgres\"; migrate any database's schema")
+    dsub = db.add_subparsers(dest="db_command", required=True)
+    ds = dsub.add_parser("start", help="start the local server (data under <home>/postgres); prints its URL")
+    ds.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default 55432)")
+    dsub.add_parser("stop", help="stop the local server")
+    dsub.add_parser("status", help="print the local server's URL, or say it is stopped")
+    dsub.add_parser("migrate", help="bring the schema at postgres_url to this version (the index is kept)")
     return p
 
 
@@ -95,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                                             llm=getattr(args, "llm", None)).items() if v is not None})
         settings = load_settings(args.config, **flags)
         return {"index": _index, "search": _search, "ask": _ask, "serve": _serve, "eval": _eval, "ui": _ui,
-                "models": _models}[args.command](args, settings)
+                "models": _models, "db": _db}[args.command](args, settings)
     except RagError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -230,6 +239,28 @@ def _models(args, settings: Settings) -> int:
         return 0
     for name in args.names or [settings.embedder, settings.llm]:
         print(f"{name}: {model_path(name, settings)}")
+    return 0
+
+
+def _db(args, settings: Settings) -> int:
+    from index.postgres import server
+    home = settings.home_path
+    if args.db_command == "start":
+        url = server.start(home, args.port or server.DEFAULT_PORT)
+        print(url)
+        print(f"use it with: export RAG_STORE=postgres RAG_POSTGRES_URL='{url}'", file=sys.stderr)
+    elif args.db_command == "stop":
+        print("stopped" if server.stop(home) else "not running")
+    elif args.db_command == "status":
+        url = server.status(home)
+        print(url or f"not running (start it with `rag db start`; data in {server.folder(home)})")
+        return 0 if url else 1
+    else:
+        from index.postgres import connect, migrate, redact
+        with connect(settings.postgres_url) as conn:
+            before, after = migrate(conn)
+        print(f"{redact(settings.postgres_url)}: schema {before} -> {after}" if before != after
+              else f"{redact(settings.postgres_url)}: schema {after}, up to date")
     return 0
 
 

@@ -174,9 +174,9 @@ class PgIndex:
             sents.setdefault(cid, []).append((a, b, v))
         with self._lock:
             for cid, body, vec in rows:
-                ss = sents.get(cid, [])
-                self._cache[cid] = (Chunk(**body), as_array(vec), [(a, b) for a, b, _ in ss],
-                                    np.array([as_array(v) for *_, v in ss], np.float32).reshape(len(ss), -1))
+                ss, vec = sents.get(cid, []), as_array(vec)
+                self._cache[cid] = (Chunk(**body), vec, [(a, b) for a, b, _ in ss],
+                                    np.array([as_array(v) for *_, v in ss], np.float32).reshape(len(ss), len(vec)))
             while len(self._cache) > CACHE_CHUNKS:
                 self._cache.popitem(last=False)
 

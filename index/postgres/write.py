@@ -19,7 +19,7 @@ import numpy as np
 from index.build import _manifest, _Plan, _vectors, main_language, passage_text
 from index.chunk import Chunk
 from index.lexical import Analyzer
-from index.postgres import SCHEMA_VERSION, as_array, advisory_lock, check_schema, connect, migrate, redact
+from index.postgres import SCHEMA_VERSION, advisory_lock, as_array, check_schema, connect, migrate, redact
 from rag.errors import EmbedderMismatch, IndexError_
 from rag.settings import Settings
 
