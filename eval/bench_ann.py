@@ -5,6 +5,7 @@ Prints build time, index memory, p50/p95 single-query latency and recall@10 agai
 exact search, for each size; `index.store` uses these to pick HNSW above a threshold.
 
     python -m eval.bench_ann --sizes 10000 100000 1000000 --bm25 --out eval/reports/bench_ann.json
+    python -m eval.bench_ann --sizes 1000000 --ef 128 512 --postgres "$(rag db status)"   # + pgvector HNSW
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def synthetic(n: int, stats: tuple[np.ndarray, np.ndarray], seed: int = 0) -> np
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-def bench(n: int, stats, queries: int = 300, k: int = 10, efs: tuple[int, ...] = (HNSW_EF_SEARCH,)) -> list[dict]:
-    """Flat and HNSW figures for one collection size (HNSW at each efSearch in `efs`)."""
+def bench(n: int, stats, queries: int = 300, k: int = 10, efs: tuple[int, ...] = (HNSW_EF_SEARCH,),
+          postgres: dict | None = None) -> list[dict]:
+    """Flat and HNSW figures for one collection size (HNSW at each efSearch in `efs`); pgvector's if asked."""
     both = synthetic(n + queries, stats)     # queries from the same distribution, held out of the index
     data, q = both[:n], both[n:]
     rows, exact = [], None
@@ -76,6 +78,10 @@ def bench(n: int, stats, queries: int = 300, k: int = 10, efs: tuple[int, ...] =
                 }
             )
             print(_fmt(rows[-1]), flush=True)
+        del store
+    if postgres:
+        from eval.bench_pgvector import bench_pgvector
+        rows += bench_pgvector(data, q, exact, k=k, fmt=_fmt, **postgres)
     return rows
 
 
@@ -157,12 +163,19 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--ef", type=int, nargs="+", default=[HNSW_EF_SEARCH], help="HNSW efSearch values to measure")
     ap.add_argument("--bm25", action="store_true", help="also BM25 over synthetic text of each size")
+    ap.add_argument("--postgres", metavar="URL", help="also pgvector HNSW in this database (`rag db start`)")
+    ap.add_argument("--pg-m", type=int, default=16, help="pgvector HNSW m")
+    ap.add_argument("--pg-ef-construction", type=int, default=64, help="pgvector HNSW ef_construction")
+    ap.add_argument("--pg-ef", type=int, nargs="+", default=[40, 100, 200, 400], help="pgvector ef_search values")
+    ap.add_argument("--pg-type", choices=["vector", "halfvec"], default="vector", help="pgvector column type")
     ap.add_argument("--out", default="eval/reports/bench_ann.json")
     args = ap.parse_args(argv)
+    postgres = dict(url=args.postgres, m=args.pg_m, ef_construction=args.pg_ef_construction, efs=tuple(args.pg_ef),
+                    kind=args.pg_type) if args.postgres else None
     stats = real_statistics()
     rows = []
     for n in args.sizes:
-        rows += bench(n, stats, efs=tuple(args.ef))
+        rows += bench(n, stats, efs=tuple(args.ef), postgres=postgres)
         if args.bm25:
             rows.append(bench_bm25(n))
         save_json(args.out, rows)  # partial results survive a long run

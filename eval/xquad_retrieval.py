@@ -4,6 +4,7 @@ Prints dense-only, BM25-only and hybrid figures side by side and writes JSON.
 
     python -m eval.xquad_retrieval --xquad-dir ../shared/benchmarks/xquad
     python -m eval.xquad_retrieval --sweep      # also try fusion weights and rrf_k
+    python -m eval.xquad_retrieval --set store=postgres postgres_url="$(rag db status)"   # the postgres store
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pathlib import Path
 from eval.metrics import summarize
 from eval.report import save_json
 from index.build import build_index
-from index.snapshot import load
+from index.postgres import redact
 from rag.langshift import shift_queries
-from rag.retriever import Retriever, _embedder, fuse
+from rag.retriever import Retriever, _embedder, fuse, open_index
 from rag.settings import load_settings
 
 MODES = {"dense-plain": {"bm25_weight": 0.0, "cross_lingual_bm25_weight": 0.0, "sentence_weight": 0.0,
@@ -64,16 +65,19 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         report = build_index(corpus, Path(tmp) / "index", settings=settings, embedder=_embedder(settings))
         print(report.summary())
-        index = load(Path(tmp) / "index", settings.embedder)
-        results = {"settings": overrides, "index_seconds": round(time.perf_counter() - t0, 1),
+        index = open_index(Path(tmp) / "index", settings)
+        shown = {k: redact(v) if k.endswith("_url") else v for k, v in overrides.items()}
+        results = {"settings": shown, "index_seconds": round(time.perf_counter() - t0, 1),
                    "chunks": report.chunks, "modes": {}}
         for mode, changes in MODES.items():
             r = Retriever(index, _embedder(settings), settings.replace(**changes))
             for lang, qs in questions.items():
                 qs = qs[:args.limit] if args.limit else qs
+                t = time.perf_counter()
                 hits = r.search_many([q for q, _ in qs], k=10)
+                ms = (time.perf_counter() - t) * 1000 / max(len(qs), 1)
                 m = summarize([([h.source for h in hs], {pid}) for hs, (_, pid) in zip(hits, qs)])
-                results["modes"][f"{mode}/{lang}"] = {k: round(v, 4) for k, v in m.items()}
+                results["modes"][f"{mode}/{lang}"] = {k: round(v, 4) for k, v in m.items()} | {"ms": round(ms, 1)}
         if args.sweep:
             results["sweep"] = _sweep(index, settings, questions, args.limit)
     _print(results)
@@ -88,7 +92,7 @@ def _sweep(index, settings, questions, limit) -> dict:
         qs = qs[:limit] if limit else qs
         qv = _embedder(settings).embed([q for q, _ in qs], kind="query")
         qv = shift_queries(qv, [lang] * len(qs), settings.corpus_language, _embedder(settings), settings.language_shift)
-        bm25 = [[int(i) for i in index.bm25.search(q, settings.candidates)[1]] for q, _ in qs]
+        bm25 = [index.lexical(q, settings.candidates) for q, _ in qs]
         for sw in (1.0, 1.5):
             r = Retriever(index, _embedder(settings), settings.replace(sentence_weight=sw))
             dense = r._dense(qv)
@@ -104,9 +108,10 @@ def _sweep(index, settings, questions, limit) -> dict:
 
 
 def _print(results: dict) -> None:
-    print(f"{'mode/lang':28} {'R@1':>7} {'R@5':>7} {'R@10':>7} {'MRR@10':>7}")
+    print(f"{'mode/lang':28} {'R@1':>7} {'R@5':>7} {'R@10':>7} {'MRR@10':>7} {'ms/q':>7}")
     for name, m in list(results["modes"].items()) + list(results.get("sweep", {}).items()):
-        print(f"{name:28} {m['recall@1']:7.3f} {m['recall@5']:7.3f} {m['recall@10']:7.3f} {m['mrr@10']:7.3f}")
+        print(f"{name:28} {m['recall@1']:7.3f} {m['recall@5']:7.3f} {m['recall@10']:7.3f} {m['mrr@10']:7.3f} "
+              f"{m.get('ms', float('nan')):7.1f}")
 
 
 if __name__ == "__main__":

@@ -116,9 +116,9 @@ class LoadedIndex:
         """True when the indexed text has `word` (see `BM25Index.known`)."""
         return self.bm25.known(word)
 
-    def common(self, word: str, share: float) -> bool:
-        """True when `word` is in at least `share` of the chunks."""
-        return self.bm25.common(word, share)
+    def common(self, words: list[str], share: float) -> list[bool]:
+        """For each word: True when it is in at least `share` of the chunks."""
+        return [self.bm25.common(w, share) for w in words]
 
     def fetch(self, ids) -> None:
         """Make chunks `ids` ready for `chunk`, `chunk_vectors` and `sentences` (all in memory here)."""

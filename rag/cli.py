@@ -77,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     dsub = db.add_subparsers(dest="db_command", required=True)
     ds = dsub.add_parser("start", help="start the local server (data under <home>/postgres); prints its URL")
     ds.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default 55432)")
+    ds.add_argument("--shared-buffers", default="256MB", help="PostgreSQL's page cache; make it hold the vector "
+                                                              "indexes (default 256MB)")
     dsub.add_parser("stop", help="stop the local server")
     dsub.add_parser("status", help="print the local server's URL, or say it is stopped")
     dsub.add_parser("migrate", help="bring the schema at postgres_url to this version (the index is kept)")
@@ -246,7 +248,7 @@ def _db(args, settings: Settings) -> int:
     from index.postgres import server
     home = settings.home_path
     if args.db_command == "start":
-        url = server.start(home, args.port or server.DEFAULT_PORT)
+        url = server.start(home, args.port or server.DEFAULT_PORT, args.shared_buffers)
         print(url)
         print(f"use it with: export RAG_STORE=postgres RAG_POSTGRES_URL='{url}'", file=sys.stderr)
     elif args.db_command == "stop":

@@ -56,9 +56,9 @@ class Retriever:
         langs = [detect(q, main) for q in qs]
         qv = shift_queries(self.embedder.embed(qs, kind="query"), langs, main, self.embedder,
                            s.language_shift)
-        sv = self._sentence_queries(qs, langs, qv)
         out = []
         with self.index.reading():        # one consistent view of an index that another process may update
+            sv = self._sentence_queries(qs, langs, qv)
             dense = self._dense(qv, only) if s.dense_weight > 0 else [[]] * len(qs)
             for q, lang, d_ids, v, doc in zip(qs, langs, dense, sv, only):
                 bm25_weight = s.bm25_weight if lang == main else s.cross_lingual_bm25_weight
@@ -86,7 +86,8 @@ class Retriever:
         5 billion" above "the cloud unit grew 26 percent" for "How fast did the company's cloud revenue grow?".
         """
         words = re.findall(r"[^\W_][\w-]*", question)
-        return " ".join(w for w in words if not self.index.common(w, self.settings.focus_share))
+        common = self.index.common(words, self.settings.focus_share) if words else []
+        return " ".join(w for w, c in zip(words, common) if not c)
 
     def _sentence_queries(self, qs: list[str], langs: list[str], qv: np.ndarray) -> np.ndarray:
         """The vectors that rank sentences: the question blended with its `focus` (`focus_weight`)."""
@@ -220,8 +221,16 @@ def _get_retriever(path: Path, default: bool, settings: Settings) -> Retriever:
     key = (str(path.resolve()), current_name(path), settings)
     if key not in _RETRIEVERS:
         _RETRIEVERS.clear()    # one live index per process keeps memory flat
-        _RETRIEVERS[key] = Retriever(load(path, embedder=settings.embedder), embedder, settings)
+        _RETRIEVERS[key] = Retriever(open_index(path, settings), embedder, settings)
     return _RETRIEVERS[key]
+
+
+def open_index(index_dir: str | Path | None, settings: Settings):
+    """The built index, opened for reading: the snapshot folder, or the database for `store = "postgres"`."""
+    if settings.store == "postgres":
+        from index.postgres.read import PgIndex
+        return PgIndex(settings.postgres_url, settings.embedder)
+    return load(Path(index_dir) if index_dir else settings.index_path, embedder=settings.embedder)
 
 
 def _postgres_retriever(default: bool, settings: Settings, embedder: Embedder) -> Retriever:

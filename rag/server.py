@@ -26,8 +26,12 @@ MAX_BODY = 1 << 20
 
 def identity(settings: Settings, index_dir: str | Path | None) -> dict:
     """What a server answers from: a client uses it only when this matches its own settings."""
-    index = Path(index_dir).expanduser() if index_dir else settings.index_path
-    return {"index": str(index.resolve()), "llm": settings.llm, "llm_path": settings.llm_path,
+    if settings.store == "postgres":
+        from index.postgres import redact
+        where = "postgres:" + redact(settings.postgres_url)
+    else:
+        where = str((Path(index_dir).expanduser() if index_dir else settings.index_path).resolve())
+    return {"index": where, "llm": settings.llm, "llm_path": settings.llm_path,
             "embedder": settings.embedder, "generator": settings.generator, "checks": settings.checks}
 
 

@@ -12,8 +12,8 @@ import unicodedata
 from pathlib import Path
 
 from index.build import BuildReport, build_index
-from index.snapshot import current_name, load
 from rag.errors import InputError
+from rag.retriever import has_index, open_index
 from rag.settings import SAMPLE_ARTICLES, Settings
 
 ALLOWED = (".txt", ".md", ".html", ".htm", ".pdf")
@@ -41,14 +41,14 @@ class Library:
     def __init__(self, settings: Settings, index_dir: Path | None = None, corpus_dir: Path | None = None):
         self.settings = settings
         self.index_dir = Path(index_dir) if index_dir else settings.home_path / "ui" / "index"
-        if corpus_dir is None and index_dir is not None and current_name(self.index_dir):
-            corpus_dir = load(self.index_dir, settings.embedder).manifest.get("corpus") or None
+        if corpus_dir is None and index_dir is not None and has_index(settings, self.index_dir):
+            corpus_dir = open_index(self.index_dir, settings).manifest.get("corpus") or None
             if corpus_dir is None:
                 raise InputError(f"the index at {index_dir} does not record its articles folder; pass --corpus FOLDER")
         self.corpus_dir = Path(corpus_dir) if corpus_dir else settings.home_path / "ui" / "corpus"
         if not self.corpus_dir.exists():
             shutil.copytree(SAMPLE_ARTICLES, self.corpus_dir)      # a writable copy: uploads go next to them
-        if current_name(self.index_dir) is None:
+        if not has_index(settings, self.index_dir):
             self.rebuild()
 
     def rebuild(self, progress: bool = True) -> BuildReport:
@@ -85,16 +85,19 @@ class Library:
 
     def documents(self) -> list[dict]:
         """id, title, date and chunk count of each indexed document."""
-        ix = load(self.index_dir, self.settings.embedder)
-        counts: dict[str, int] = {}
-        for c in ix.chunks:
-            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
-        return [{"id": d, "title": meta.get("title", ""), "date": meta.get("date", ""), "chunks": counts.get(d, 0)}
-                for d, meta in sorted(ix.docs.items())]
+        docs = open_index(self.index_dir, self.settings).manifest.get("documents", {})
+        return [{"id": d, "title": m.get("title", ""), "date": m.get("date", ""), "chunks": m.get("chunks", 0)}
+                for d, m in sorted(docs.items())]
 
     def status(self) -> dict:
         """What the app runs on: counts, models, where the index lives."""
         docs = self.documents()
         return {"documents": len(docs), "chunks": sum(d["chunks"] for d in docs), "embedder": self.settings.embedder,
-                "llm": self.settings.llm, "generator": self.settings.generator, "index": str(self.index_dir),
+                "llm": self.settings.llm, "generator": self.settings.generator, "index": self._where(),
                 "corpus": str(self.corpus_dir)}
+
+    def _where(self) -> str:
+        if self.settings.store == "postgres":
+            from index.postgres import redact
+            return redact(self.settings.postgres_url)
+        return str(self.index_dir)

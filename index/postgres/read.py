@@ -36,12 +36,17 @@ class PgIndex:
         self._local = threading.local()
         self._cache: OrderedDict[int, tuple] = OrderedDict()
         self._lock = threading.Lock()
+        self._docs: dict[tuple, dict] = {}
         self.state()                    # refuse a missing, foreign or mismatched index now
 
     def _conn(self):
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
-            conn = self._local.conn = connect(self.url)
+            conn = connect(self.url)
+            if check_schema(conn, self.url) == 0:
+                raise IndexError_(f"no index in the database at {redact(self.url)}; build one with "
+                                  "`rag index FOLDER --set store=postgres`")
+            self._local.conn = conn
             conn.read_only = True
             import psycopg
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -50,9 +55,6 @@ class PgIndex:
     def state(self) -> dict:
         """The live build: name, manifest, chunk count, mean length, language, dimension."""
         conn = self._conn()
-        if conn.info.transaction_status == 0 and check_schema(conn, self.url) == 0:
-            raise IndexError_(f"no index in the database at {redact(self.url)}; build one with "
-                              "`rag index FOLDER --set store=postgres`")
         row = conn.execute("select snapshot, manifest, chunks, avg_len, lang, dim from rag_state").fetchone()
         if row is None:
             raise IndexError_(f"no index in the database at {redact(self.url)}; build one with "
@@ -151,14 +153,16 @@ class PgIndex:
         like = start.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         return conn.execute("select 1 from rag_vocab where term like %s limit 1", (like,)).fetchone() is not None
 
-    def common(self, word: str, share: float) -> bool:
-        """True when a stem of `word` is in at least `share` of the chunks."""
+    def common(self, words: list[str], share: float) -> list[bool]:
+        """For each word: True when a stem of it is in at least `share` of the chunks (one query for all)."""
         st = self._st()
-        stems = _analyzer(st["lang"])(word)
-        if not stems or not st["chunks"]:
-            return False
-        row = self._conn().execute("select max(df) from rag_vocab where term = any(%s)", (stems,)).fetchone()
-        return row[0] is not None and row[0] / max(int(st["chunks"]), 1) >= share
+        stems = [_analyzer(st["lang"])(w) for w in words]
+        every = sorted({t for ts in stems for t in ts})
+        if not every or not st["chunks"]:
+            return [False] * len(words)
+        df = dict(self._conn().execute("select term, df from rag_vocab where term = any(%s)", (every,)).fetchall())
+        n = max(int(st["chunks"]), 1)
+        return [any(df.get(t, 0) / n >= share for t in ts) for ts in stems]
 
     def fetch(self, ids) -> None:
         """Load chunks `ids` (fields, vector, sentences) into the cache in two queries."""
@@ -212,10 +216,17 @@ class PgIndex:
                                                    (doc_id,))]
 
     def doc(self, doc_id: str) -> dict:
-        """The document's fields except its text; {} when unknown."""
-        row = self._conn().execute("select id, title, date, author, sha256, language from rag_docs where id = %s",
-                                   (doc_id,)).fetchone()
-        return dict(zip(("id", "title", "date", "author", "sha256", "language"), row)) if row else {}
+        """The document's fields except its text; {} when unknown (cached for the live build)."""
+        key = (self._st()["name"], doc_id)
+        if key not in self._docs:
+            row = self._conn().execute("select id, title, date, author, sha256, language from rag_docs "
+                                       "where id = %s", (doc_id,)).fetchone()
+            with self._lock:
+                if len(self._docs) > CACHE_CHUNKS:
+                    self._docs.clear()
+                self._docs[key] = dict(zip(("id", "title", "date", "author", "sha256", "language"), row)) \
+                    if row else {}
+        return self._docs[key]
 
 
 @lru_cache(maxsize=16)

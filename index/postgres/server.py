@@ -50,8 +50,12 @@ def status(home: Path) -> str | None:
     return _url(home) if r.returncode == 0 else None
 
 
-def start(home: Path, port: int = DEFAULT_PORT) -> str:
-    """Start the server (creating its data folder the first time); returns its URL."""
+def start(home: Path, port: int = DEFAULT_PORT, shared_buffers: str = "256MB") -> str:
+    """Start the server (creating its data folder the first time); returns its URL.
+
+    `shared_buffers` is PostgreSQL's page cache: to search fast it should hold the vector indexes
+    (docs/postgres.md gives their sizes).
+    """
     url = status(home)
     if url:
         return url
@@ -66,7 +70,7 @@ def start(home: Path, port: int = DEFAULT_PORT) -> str:
         raise ConfigError(f"port {port} on 127.0.0.1 is in use: stop what uses it, or pass another with "
                           "`rag db start --port N`")
     (base / "port").write_text(str(port))
-    opts = f"-p {port} -k {base / 'data'} -c listen_addresses=127.0.0.1"
+    opts = f"-p {port} -k {base / 'data'} -c listen_addresses=127.0.0.1 -c shared_buffers={shared_buffers}"
     r = _run(["pg_ctl", "start", "-w", "-t", "60", "-D", str(base / "data"), "-l", str(base / "server.log"),
               "-o", opts], check=False, user=user)
     if r.returncode != 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -74,6 +75,9 @@ class PostgresWriter:
 
     def write(self, plan: _Plan, old, embedder, report, progress: bool, rebuild: bool) -> tuple[str, bool]:
         """Apply the plan; (build name, whether anything was written)."""
+        if old is not None and old.manifest.get("corpus") not in (None, report.corpus):
+            print(f"note: the index at {redact(self.url)} was built from {old.manifest['corpus']}; this build makes "
+                  f"it match {report.corpus} (articles only in the other folder are removed)", file=sys.stderr)
         keys = [chunk_key(c, h) for c, h in zip(plan.chunks, plan.hashes)]
         existing = {} if rebuild else dict(self.conn.execute("select key, id from rag_chunks").fetchall())
         keyset = set(keys)
