@@ -54,7 +54,9 @@ def bench(n: int, stats, queries: int = 300, k: int = 10, efs: tuple[int, ...] =
     both = synthetic(n + queries, stats)     # queries from the same distribution, held out of the index
     data, q = both[:n], both[n:]
     rows, exact = [], None
-    for kind in ("flat", "hnsw"):
+    postgres = dict(postgres) if postgres else None
+    only_flat = bool(postgres and postgres.pop("skip_faiss_hnsw", False))
+    for kind in ("flat",) if only_flat else ("flat", "hnsw"):
         t0 = time.perf_counter()
         store = make_store(kind, data.shape[1])
         store.add(data)
@@ -168,10 +170,11 @@ def main(argv=None) -> int:
     ap.add_argument("--pg-ef-construction", type=int, default=64, help="pgvector HNSW ef_construction")
     ap.add_argument("--pg-ef", type=int, nargs="+", default=[40, 100, 200, 400], help="pgvector ef_search values")
     ap.add_argument("--pg-type", choices=["vector", "halfvec"], default="vector", help="pgvector column type")
+    ap.add_argument("--skip-faiss-hnsw", action="store_true", help="with --postgres: FAISS flat (exact) only")
     ap.add_argument("--out", default="eval/reports/bench_ann.json")
     args = ap.parse_args(argv)
     postgres = dict(url=args.postgres, m=args.pg_m, ef_construction=args.pg_ef_construction, efs=tuple(args.pg_ef),
-                    kind=args.pg_type) if args.postgres else None
+                    kind=args.pg_type, skip_faiss_hnsw=args.skip_faiss_hnsw) if args.postgres else None
     stats = real_statistics()
     rows = []
     for n in args.sizes:

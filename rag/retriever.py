@@ -229,23 +229,22 @@ def open_index(index_dir: str | Path | None, settings: Settings):
     """The built index, opened for reading: the snapshot folder, or the database for `store = "postgres"`."""
     if settings.store == "postgres":
         from index.postgres.read import PgIndex
-        return PgIndex(settings.postgres_url, settings.embedder)
+        return PgIndex(settings.postgres_url, settings.embedder, settings.postgres_ef_search)
     return load(Path(index_dir) if index_dir else settings.index_path, embedder=settings.embedder)
 
 
 def _postgres_retriever(default: bool, settings: Settings, embedder: Embedder) -> Retriever:
     """A retriever over the PostgreSQL index; it follows new builds by itself, so one per settings is kept."""
-    from index.postgres.read import PgIndex
     key = ("postgres", settings)
     if key not in _RETRIEVERS:
         try:
-            index = PgIndex(settings.postgres_url, settings.embedder)
+            index = open_index(None, settings)
         except IndexError_:
             if not default or has_index(settings):
                 raise
             from index.build import build_index
             build_index(settings.corpus_path, settings=settings, embedder=embedder)
-            index = PgIndex(settings.postgres_url, settings.embedder)
+            index = open_index(None, settings)
         _RETRIEVERS.clear()
         _RETRIEVERS[key] = Retriever(index, embedder, settings)
     return _RETRIEVERS[key]

@@ -69,25 +69,26 @@ def _ids(retriever, questions=QUESTIONS):
     return [[(h.chunk_id, h.sentence_start, h.sentence_end) for h in hs] for hs in retriever.search_many(questions, 5)]
 
 
-def test_local_server_status_url_and_restart(pg_server):
-    home, url = pg_server
-    own = home is None                   # CI's server: test the commands on a second one of our own
-    if own:
-        home = Path(tempfile.mkdtemp(prefix="rag-pg-"))
-        home.chmod(0o755)
-        url = server.start(home, _free_port())
+def test_local_server_commands_and_readers_that_outlive_a_restart(corpus, tiny, tiny_embedder):
+    home = Path(tempfile.mkdtemp(prefix="rag-pg-"))      # a server of its own: this test stops it
+    home.chmod(0o755)
     try:
-        assert server.stop(home) and server.status(home) is None and not server.stop(home)
-        assert server.start(home, int(url.rsplit(":", 1)[1].split("/")[0])) == url     # same data and password
+        url = server.start(home, _free_port())
         assert server.status(home) == url and url.startswith("postgresql://rag:") and "@127.0.0.1:" in url
         assert server.start(home) == url                 # already running: the same URL, no second server
         assert oct((home / "postgres" / "password").stat().st_mode)[-3:] == "600"
-        with connect(url) as conn:
-            assert conn.execute("select extname from pg_extension where extname = 'vector'").fetchone()
+        pg = tiny.replace(store="postgres", postgres_url=url)
+        build_index(corpus, settings=pg, embedder=tiny_embedder, progress=False)
+        r = Retriever(PgIndex(url, pg.embedder), tiny_embedder, pg)
+        first = _ids(r)
+        assert server.stop(home) and server.status(home) is None and not server.stop(home)
+        with pytest.raises(IndexError_, match=r"rag db (start|status)"):
+            r.search("Alibaba", 3)
+        assert server.start(home, int(url.rsplit(":", 1)[1].split("/")[0])) == url     # same data and password
+        assert _ids(r) == first                          # the reader reconnects by itself
     finally:
-        if own:
-            server.stop(home)
-            shutil.rmtree(home, ignore_errors=True)
+        server.stop(home)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def test_postgres_store_retrieves_what_the_folder_store_does(pg, corpus, tiny, tiny_embedder):

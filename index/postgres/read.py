@@ -25,14 +25,13 @@ from rag.errors import EmbedderMismatch, IndexError_
 
 K1, B = 1.5, 0.75                 # BM25 as bm25s computes it (Lucene idf), so both stores rank alike
 CACHE_CHUNKS = 4096
-EF_SEARCH_MIN = 100
 
 
 class PgIndex:
     """A PostgreSQL index opened for reading; safe to share between threads (a connection per thread)."""
 
-    def __init__(self, url: str, embedder: str | None = None):
-        self.url, self.embedder = url, embedder
+    def __init__(self, url: str, embedder: str | None = None, ef_search: int = 100):
+        self.url, self.embedder, self.ef_search = url, embedder, ef_search
         self._local = threading.local()
         self._cache: OrderedDict[int, tuple] = OrderedDict()
         self._lock = threading.Lock()
@@ -80,17 +79,28 @@ class PgIndex:
     @contextmanager
     def reading(self):
         """One read-only transaction: every query inside sees the same committed build."""
+        import psycopg
         conn = self._conn()
         if conn.info.transaction_status != 0:        # already inside one
             yield
             return
-        with conn.transaction():
-            self._local.state = self.state()
-            conn.execute(f"set local hnsw.ef_search = {EF_SEARCH_MIN}")
-            try:
-                yield
-            finally:
-                self._local.state = None
+        try:
+            conn.execute("select 1")
+        except psycopg.OperationalError:             # the server restarted since the last search: reconnect once
+            self._local.conn = None
+            conn = self._conn()
+        try:
+            with conn.transaction():
+                self._local.state = self.state()
+                conn.execute(f"set local hnsw.ef_search = {int(self.ef_search)}")
+                try:
+                    yield
+                finally:
+                    self._local.state = None
+        except psycopg.OperationalError as e:
+            self._local.conn = None
+            raise IndexError_(f"lost the connection to PostgreSQL at {redact(self.url)} ({str(e).strip()}); "
+                              "check that the server runs (`rag db status`) and ask again") from None
 
     def _st(self) -> dict:
         return getattr(self._local, "state", None) or self.state()
@@ -119,7 +129,7 @@ class PgIndex:
         sql = (f"select {column} from {table} order by embedding::vector({dim}) <=> %s::vector({dim}) "
                f"limit {int(k)}")
         with self.reading():
-            if k > EF_SEARCH_MIN:          # HNSW returns at most ef_search rows
+            if k > self.ef_search:         # HNSW returns at most ef_search rows
                 conn.execute("select set_config('hnsw.ef_search', %s, true)", (str(min(k, 1000)),))
             for q in np.asarray(qv, dtype=np.float32):
                 out.append([r[0] for r in conn.execute(sql, (q,))])
