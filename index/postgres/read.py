@@ -53,8 +53,8 @@ class PgIndex:
 
     def state(self) -> dict:
         """The live build: name, manifest, chunk count, mean length, language, dimension."""
-        conn = self._conn()
-        row = conn.execute("select snapshot, manifest, chunks, avg_len, lang, dim from rag_state").fetchone()
+        rows = self._run("select snapshot, manifest, chunks, avg_len, lang, dim from rag_state")
+        row = rows[0] if rows else None
         if row is None:
             raise IndexError_(f"no index in the database at {redact(self.url)}; build one with "
                               "`rag index FOLDER --set store=postgres`")
@@ -65,6 +65,22 @@ class PgIndex:
                                    f"{self.embedder!r}: set RAG_EMBEDDER={built_with} to use it, or rebuild it "
                                    "with `rag index FOLDER --set store=postgres --rebuild`")
         return st
+
+    def _run(self, sql: str, params=None) -> list:
+        """The rows of one query; outside a search's transaction a dropped connection is reopened once."""
+        import psycopg
+        for attempt in (0, 1):
+            conn = self._conn()
+            inside = conn.info.transaction_status != 0
+            try:
+                return conn.execute(sql, params).fetchall()
+            except psycopg.OperationalError as e:
+                self._local.conn = None
+                if inside or attempt:
+                    raise IndexError_(f"lost the connection to PostgreSQL at {redact(self.url)} "
+                                      f"({str(e).strip()}); check that the server runs (`rag db status`) "
+                                      "and ask again") from None
+        return []
 
     @property
     def name(self) -> str:
@@ -144,24 +160,23 @@ class PgIndex:
         uniq = sorted(set(terms))
         counts = [terms.count(t) for t in uniq]
         n, avg = int(st["chunks"]), float(st["avg_len"]) or 1.0
-        rows = self._conn().execute(
+        rows = self._run(
             "with q(term, n) as (select * from unnest(%s::text[], %s::int[])) "
             "select p.chunk_id, sum(q.n * ln(1 + (%s - v.df + 0.5) / (v.df + 0.5)) * p.tf "
             "  / (p.tf + %s * (1 - %s + %s * p.len / %s))) as score "
             "from q join rag_vocab v using (term) join rag_postings p using (term) "
             "group by p.chunk_id order by score desc, p.chunk_id limit %s",
-            (uniq, counts, n, K1, B, B, avg, int(k))).fetchall()
+            (uniq, counts, n, K1, B, B, avg, int(k)))
         return [r[0] for r in rows if r[1] > 0]
 
     def known(self, word: str) -> bool:
         """True when the indexed text has `word`, stemmed or as the start of an indexed stem."""
-        conn = self._conn()
         stems = _analyzer(self.language)(word)
-        if stems and conn.execute("select 1 from rag_vocab where term = any(%s) limit 1", (stems,)).fetchone():
+        if stems and self._run("select 1 from rag_vocab where term = any(%s) limit 1", (stems,)):
             return True
         start = word.lower()[:max(4, len(word) - 3)]
         like = start.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        return conn.execute("select 1 from rag_vocab where term like %s limit 1", (like,)).fetchone() is not None
+        return bool(self._run("select 1 from rag_vocab where term like %s limit 1", (like,)))
 
     def common(self, words: list[str], share: float) -> list[bool]:
         """For each word: True when a stem of it is in at least `share` of the chunks (one query for all)."""
@@ -170,7 +185,7 @@ class PgIndex:
         every = sorted({t for ts in stems for t in ts})
         if not every or not st["chunks"]:
             return [False] * len(words)
-        df = dict(self._conn().execute("select term, df from rag_vocab where term = any(%s)", (every,)).fetchall())
+        df = dict(self._run("select term, df from rag_vocab where term = any(%s)", (every,)))
         n = max(int(st["chunks"]), 1)
         return [any(df.get(t, 0) / n >= share for t in ts) for ts in stems]
 
@@ -180,10 +195,9 @@ class PgIndex:
             missing = sorted({int(i) for i in ids} - set(self._cache))
         if not missing:
             return
-        conn = self._conn()
-        rows = conn.execute("select id, chunk, embedding from rag_chunks where id = any(%s)", (missing,)).fetchall()
+        rows = self._run("select id, chunk, embedding from rag_chunks where id = any(%s)", (missing,))
         sents: dict[int, list] = {}
-        for cid, a, b, v in conn.execute("select chunk_id, start, stop, embedding from rag_sentences "
+        for cid, a, b, v in self._run("select chunk_id, start, stop, embedding from rag_sentences "
                                          "where chunk_id = any(%s) order by chunk_id, start", (missing,)):
             sents.setdefault(cid, []).append((a, b, v))
         with self._lock:
@@ -222,15 +236,16 @@ class PgIndex:
 
     def chunks_of(self, doc_id: str) -> list[int]:
         """Ids of the chunks of a document."""
-        return [r[0] for r in self._conn().execute("select id from rag_chunks where doc_id = %s order by id",
+        return [r[0] for r in self._run("select id from rag_chunks where doc_id = %s order by id",
                                                    (doc_id,))]
 
     def doc(self, doc_id: str) -> dict:
         """The document's fields except its text; {} when unknown (cached for the live build)."""
         key = (self._st()["name"], doc_id)
         if key not in self._docs:
-            row = self._conn().execute("select id, title, date, author, sha256, language from rag_docs "
-                                       "where id = %s", (doc_id,)).fetchone()
+            rows = self._run("select id, title, date, author, sha256, language from rag_docs where id = %s",
+                             (doc_id,))
+            row = rows[0] if rows else None
             with self._lock:
                 if len(self._docs) > CACHE_CHUNKS:
                     self._docs.clear()
