@@ -128,7 +128,7 @@ def comments_start(text: str) -> int | None:
 def is_heading(line: str) -> bool:
     """A short line without sentence punctuation at its end: a heading or caption.
 
-    >>> is_heading("Bosch-Deal unter Beobachtung"), is_heading("Die Aktie verlor 4,8%.")
+    >>> is_heading("Bosch-Deal unter Beobachtung"), is_heading("Die Aktie verlor 3,1%.")
     (True, False)
     """
     s = line.strip()

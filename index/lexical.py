@@ -76,7 +76,7 @@ class BM25Index:
         """True when a stem of `word` occurs in at least `share` of the rows ("Siemens" in a corpus about it).
 
         >>> b = BM25Index.build(["Siemens investiert", "Siemens und Bosch", "Bosch und China"], "de")
-        >>> b.common("Siemens", 0.6), b.common("China", 0.6), b.common("Tencent", 0.6)
+        >>> b.common("Siemens", 0.6), b.common("China", 0.6), b.common("Tesla", 0.6)
         (True, False, False)
         """
         vocab, indptr = self.model.vocab_dict, self.model.scores["indptr"]

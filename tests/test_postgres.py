@@ -237,7 +237,7 @@ def test_sigkill_during_postgres_builds_keeps_the_previous_index(pg, corpus, tin
     _grow(corpus, 0)
     subprocess.run(cmd, check=True, env=_env(), capture_output=True)
     full = time.perf_counter() - t0
-    rng, names = random.Random(11), set()
+    rng, kept = random.Random(11), 0
     for round_ in range(1, 11):                          # 10 kills at random moments
         before = PgIndex(pg.postgres_url, pg.embedder).name
         _grow(corpus, round_)
@@ -246,14 +246,14 @@ def test_sigkill_during_postgres_builds_keeps_the_previous_index(pg, corpus, tin
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         ix = PgIndex(pg.postgres_url, pg.embedder)
-        names.add(ix.name == before)
+        kept += ix.name == before
         assert Retriever(ix, tiny_embedder, pg).search("Alibaba Apple KI", 3)
         with connect(pg.postgres_url) as c:              # the live state is whole: its counts match its rows
             assert c.execute("select chunks from rag_state").fetchone()[0] == \
                 c.execute("select count(*) from rag_chunks").fetchone()[0]
             assert c.execute("select manifest->'counts'->>'sentences' from rag_state").fetchone()[0] == \
                 str(c.execute("select count(*) from rag_sentences").fetchone()[0])
-    assert True in names                                 # at least one kill landed before the commit
+    assert kept >= 1                                     # at least one kill landed before the commit
     report = build_index(corpus, settings=pg, embedder=tiny_embedder, progress=False)
     assert report.written and PgIndex(pg.postgres_url, pg.embedder).name == report.snapshot
 
