@@ -110,6 +110,25 @@ def question_names(question: str) -> list[str]:
     return words[1:] if words and first and words[0] == first.group(1) else words
 
 
+_WH = {
+    "en": re.compile(r"\b(?:what|who|whom|whose|which|when|where|why|how)\b", re.I),
+    "de": re.compile(r"\b(?:was|wer|wen|wem|wessen|welche[rsmn]?|wann|wo|woher|wohin|warum|wieso|weshalb|wie"
+                     r"|wo(?:r?an|r?auf|r?aus|bei|durch|für|gegen|r?in|mit|nach|r?über|r?um|r?unter|von|vor|zu))\b",
+                     re.I),
+}
+
+
+def is_wh_question(question: str, lang: str) -> bool:
+    """True for a question that asks for something (who, what, wie viel ...), False for a yes/no question.
+
+    >>> is_wh_question("How many jobs did the merger cost in 2019?", "en"), is_wh_question("Was it 3 %?", "en")
+    (True, False)
+    >>> is_wh_question("Was kostet es 2026?", "de"), is_wh_question("Fiel der Umsatz um 3 %?", "de")
+    (True, False)
+    """
+    return bool(_WH[lang].search(question)) if lang in _WH else False
+
+
 class Cited:
     """The reply names at least one of the sentences it was shown."""
 
@@ -127,13 +146,18 @@ class Numbers:
     """Every number of the answer is stated by a cited sentence, read in that sentence's language.
 
     When the cited sentences do not state them but another shown sentence states them all, the citation is
-    re-pointed there (the fact is supported; the model picked the neighbour).
+    re-pointed there (the fact is supported; the model picked the neighbour). A number a wh-question states
+    names what is asked about ("the 2015 season", "Super Bowl 50"), so the answer may repeat it unsupported;
+    in a yes/no question the number is the claim asked about and needs a source like any other.
     """
 
     name, stage = "numbers", "after"
 
     def __call__(self, draft: Draft) -> Verdict:
         missing = self._missing(draft, draft.sentences())
+        if missing and is_wh_question(draft.question, draft.language):
+            from_question = unsupported(draft.text, draft.language, draft.question, draft.language)
+            missing = [x for x in missing if x in from_question]
         if not missing:
             return Verdict(self.name, True, "", tuple(draft.cited))
         for e in sorted(draft.evidence, key=lambda e: -e.score):

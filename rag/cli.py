@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import shutil
@@ -31,19 +32,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                    help="any setting (docs/configuration.md), e.g. --set top_k=8; repeatable")
     sub = p.add_subparsers(dest="command", required=True)
+    after = argparse.ArgumentParser(add_help=False)        # `rag ask "..." --set k=v` works as well as before it
+    after.add_argument("--set", dest="overrides_after", action="append", default=[], metavar="NAME=VALUE",
+                       help="any setting, as above; repeatable")
+    command = functools.partial(sub.add_parser, parents=[after])
 
-    ix = sub.add_parser("index", help="create or update an index from a folder of articles")
+    ix = command("index", help="create or update an index from a folder of articles")
     ix.add_argument("folder", nargs="?", help="articles folder (default: the bundled sample articles)")
     ix.add_argument("--index", dest="index_dir", help="index folder (default: <home>/indexes/default)")
     ix.add_argument("--rebuild", action="store_true", help="re-embed everything, e.g. after changing embedder")
 
-    se = sub.add_parser("search", help="show the passages that best match a question")
+    se = command("search", help="show the passages that best match a question")
     se.add_argument("question")
     se.add_argument("-k", type=int, default=None, help="number of passages (default 5)")
     se.add_argument("--json", action="store_true", help="print JSON")
     se.add_argument("--index", dest="index_dir", help="index folder (default: index of the bundled articles)")
 
-    ak = sub.add_parser("ask", help="answer a question from the articles, with citations")
+    ak = command("ask", help="answer a question from the articles, with citations")
     ak.add_argument("question")
     ak.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ak.add_argument("--explain", action="store_true", help="also print each check's verdict and the sentences shown")
@@ -51,29 +56,29 @@ def _parser() -> argparse.ArgumentParser:
     ak.add_argument("--llm", help="LLM name (see `rag models list`)")
     ak.add_argument("--local", action="store_true", help="load the models here even when `rag serve` is running")
 
-    sv = sub.add_parser("serve", help="keep the models loaded so `rag ask` answers without reloading")
+    sv = command("serve", help="keep the models loaded so `rag ask` answers without reloading")
     sv.add_argument("--index", dest="index_dir", help="index folder (default: index of the bundled articles)")
     sv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     sv.add_argument("--port", type=int, default=None, help="port (default: the serve_port setting, 7861)")
     sv.add_argument("--llm", help="LLM name (see `rag models list`)")
 
-    ui = sub.add_parser("ui", help="start the chat app in the browser (Gradio)")
+    ui = command("ui", help="start the chat app in the browser (Gradio)")
     ui.add_argument("--index", dest="index_dir", help="index folder (default: <home>/ui/index)")
     ui.add_argument("--corpus", help="articles folder uploads go to (default: the one the index was built from)")
     ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     ui.add_argument("--port", type=int, default=7860)
 
-    ev = sub.add_parser("eval", help="measure retrieval, answers, citations and latency on a QA set")
+    ev = command("eval", help="measure retrieval, answers, citations and latency on a QA set")
     from eval.harness import add_arguments
     add_arguments(ev)
 
-    mo = sub.add_parser("models", help="list or prepare models")
+    mo = command("models", help="list or prepare models")
     msub = mo.add_subparsers(dest="models_command", required=True)
     msub.add_parser("list", help="the model catalogue and what is prepared")
     mp = msub.add_parser("prepare", help="prepare models now (default: the configured embedder and LLM)")
     mp.add_argument("names", nargs="*")
 
-    db = sub.add_parser("db", help="the local PostgreSQL for store = \"postgres\"; migrate any database's schema")
+    db = command("db", help="the local PostgreSQL for store = \"postgres\"; migrate any database's schema")
     dsub = db.add_subparsers(dest="db_command", required=True)
     ds = dsub.add_parser("start", help="start the local server (data under <home>/postgres); prints its URL")
     ds.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default 55432)")
@@ -100,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `rag` console script."""
     args = _parser().parse_args(argv)
     try:
-        flags = _overrides(args.overrides)
+        flags = _overrides(args.overrides + getattr(args, "overrides_after", []))
         flags.update({k: v for k, v in dict(offline=args.offline, embedder=args.embedder, home=args.home,
                                             index_dir=getattr(args, "index_dir", None),
                                             llm=getattr(args, "llm", None)).items() if v is not None})

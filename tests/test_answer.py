@@ -184,6 +184,25 @@ def test_a_wrong_number_fails_the_number_check(claim, lang, source, source_lang)
     assert not verdict.passed and "no shown sentence states it" in verdict.reason
 
 
+@pytest.mark.parametrize("question, lang, claim, source, passes", [
+    ("How many interceptions did the defence get in the 2015 season?", "en",
+     "The defence got 24 interceptions in the 2015 season.", "Die Verteidigung fing 24 Pässe ab.", True),
+    ("Wer sang die Hymne beim Super Bowl 50?", "de", "Beim Super Bowl 50 sang Lady Gaga.",
+     "Lady Gaga sang die Nationalhymne.", True),
+    ("Wie viele Stellen streicht der Konzern bis 2030?", "de", "Der Konzern streicht bis 2030 4.000 Stellen.",
+     "Der Konzern streicht 5.000 Stellen.", False),
+    ("Did the defence get 30 interceptions?", "en", "The defence got 30 interceptions.",
+     "Die Verteidigung fing 24 Pässe ab.", False),
+    ("Stieg der Umsatz 2024 um 8 Prozent?", "de", "Der Umsatz stieg 2024 um 8 Prozent.",
+     "Der Umsatz stieg um 12 Prozent.", False),
+])
+def test_a_number_from_a_wh_question_needs_no_source_but_the_claim_of_a_yes_no_question_does(
+        question, lang, claim, source, passes):
+    draft = _draft(claim, lang, source)
+    draft.question = question
+    assert Numbers()(draft).passed == passes
+
+
 def test_the_answer_text_is_never_edited_only_its_markers_are_placed(retriever, plain):
     question = "Joseph Tsai Apple"
     n = next(x for x in _evidence(retriever, question) if "Joseph Tsai" in x.text).n

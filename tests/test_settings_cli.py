@@ -44,6 +44,8 @@ def test_cli_search_json_and_errors(tmp_path, models_dir, monkeypatch, capsys):
     assert "valid: " in capsys.readouterr().err
     assert main(base + ["--set", "top_k=1", "search", "Joseph Tsai Apple Alibaba", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 1                    # any setting from the command line
+    assert main(base + ["--set", "top_k=3", "search", "Joseph Tsai Apple Alibaba", "--json", "--set", "top_k=2"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2                    # after the command too; the last wins
     assert main(base + ["--set", "topk=1", "search", "x"]) == 2
     assert "unknown setting 'topk'" in capsys.readouterr().err
     assert main(base + ["--set", "top_k", "search", "x"]) == 2
