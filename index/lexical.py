@@ -22,9 +22,10 @@ _STOPWORDS = {"de": "GERMAN", "en": "EN", "fr": "FRENCH", "es": "SPANISH", "it":
 _WORD = re.compile(r"\w+")
 
 
-def _stopwords(lang: str) -> frozenset[str]:
-    from bm25s import stopwords
-    return frozenset(getattr(stopwords, f"STOPWORDS_{_STOPWORDS[lang]}", ()) if lang in _STOPWORDS else ())
+def stopwords(lang: str) -> frozenset[str]:
+    """The function words of `lang` (bm25s's lists; empty for a language without one)."""
+    from bm25s import stopwords as lists
+    return frozenset(getattr(lists, f"STOPWORDS_{_STOPWORDS[lang]}", ()) if lang in _STOPWORDS else ())
 
 
 class Analyzer:
@@ -34,7 +35,7 @@ class Analyzer:
         import Stemmer
         self.lang = lang
         self.stemmer = Stemmer.Stemmer(STEMMERS.get(lang, "german"))
-        self.stop = _stopwords(lang)
+        self.stop = stopwords(lang)
 
     def __call__(self, text: str) -> list[str]:
         words = [w for w in _WORD.findall(text.lower()) if w not in self.stop]

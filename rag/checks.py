@@ -5,7 +5,7 @@ reply's text) and returns a `Verdict`. "before" checks look at the evidence only
 asked, so a failed one costs no LLM call; "after" checks read the reply once it is complete, before its
 citations are attached. A failed check turns the answer into "the articles don't say" and says why.
 
-    checks = get_checks("relevance,names,cited,numbers", known=retriever.known)
+    checks = get_checks("relevance,names,cited,numbers,adds", known=retriever.known)
     verdict = checks[-1](Draft("How much?", "en", evidence, cited=[2], text="It costs 3 billion euros."))
 
 Switch checks off with the `checks` setting (`RAG_CHECKS=cited,numbers`); `rag ask --explain` shows verdicts.
@@ -146,18 +146,13 @@ class Numbers:
     """Every number of the answer is stated by a cited sentence, read in that sentence's language.
 
     When the cited sentences do not state them but another shown sentence states them all, the citation is
-    re-pointed there (the fact is supported; the model picked the neighbour). A number a wh-question states
-    names what is asked about ("the 2015 season", "Super Bowl 50"), so the answer may repeat it unsupported;
-    in a yes/no question the number is the claim asked about and needs a source like any other.
+    re-pointed there (the fact is supported; the model picked the neighbour).
     """
 
     name, stage = "numbers", "after"
 
     def __call__(self, draft: Draft) -> Verdict:
         missing = self._missing(draft, draft.sentences())
-        if missing and is_wh_question(draft.question, draft.language):
-            from_question = unsupported(draft.text, draft.language, draft.question, draft.language)
-            missing = [x for x in missing if x in from_question]
         if not missing:
             return Verdict(self.name, True, "", tuple(draft.cited))
         for e in sorted(draft.evidence, key=lambda e: -e.score):
@@ -175,8 +170,52 @@ class Numbers:
         return unsupported(draft.text, draft.language, "", draft.language) if left is None else left
 
 
-CHECKS = {c.name: c for c in (Relevance, Names, Cited, Numbers)}
-DEFAULT = "relevance,names,cited,numbers"
+class Adds:
+    """The answer to a wh-question says something the question does not: a word or a number beyond it.
+
+    A small model that finds no answer often restates the question as if it were one ("Who recovered the
+    ball?" -> "The ball was recovered."), which answers nothing. Yes/no questions are exempt (restating them
+    is the answer), and so are choice questions ("A or B?"), whose answer is one of the options they name.
+    """
+
+    name, stage = "adds", "after"
+
+    def __call__(self, draft: Draft) -> Verdict:
+        if not is_wh_question(draft.question, draft.language) or _CHOICE.search(draft.question):
+            return Verdict(self.name, True, "not a wh-question", tuple(draft.cited))
+        new = new_words(draft.text, draft.question, draft.language)
+        if new:
+            return Verdict(self.name, True, f"adds {', '.join(new[:3])}", tuple(draft.cited))
+        return Verdict(self.name, False, "the answer only restates the question")
+
+
+_CHOICE = re.compile(r"\b(?:or|oder)\b", re.I)
+_WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_][\w-]*")
+_GRAMMAR = frozenset(
+    "who whom whose which what when where why how do does did done have has had having been being were am can could "
+    "would should shall may might must he she its his her they them we you also only just "
+    "wer wen wem wessen welche welcher welches welchem welchen wann wo warum wie viele viel wurde wurden worden war "
+    "waren ist sind hat hatte hatten haben wird werden kann konnte auch nur noch".split())
+
+
+def new_words(answer: str, question: str, lang: str) -> list[str]:
+    """The words and numbers of `answer` that `question` does not contain (inflected forms count as contained).
+
+    >>> new_words("The ball was recovered by Ward.", "Who recovered the ball?", "en")
+    ['ward']
+    >>> new_words("Die Verteidigung wurde abgestraft.", "Welche Verteidigung wurde abgestraft?", "de")
+    []
+    """
+    from index.lexical import stopwords
+    asked = {w.lower() for w in _WORD.findall(question)}
+    starts = {w[:max(4, len(w) - 3)] for w in asked if len(w) >= 4}
+    skip = stopwords(lang) | stopwords("en") | _GRAMMAR
+    return [w for w in (t.lower() for t in _WORD.findall(answer))
+            if w not in asked and w not in skip and not (len(w) >= 4 and w[:max(4, len(w) - 3)] in starts)]
+
+
+CHECKS = {c.name: c for c in (Relevance, Names, Cited, Numbers, Adds)}
+DEFAULT = "relevance,names,cited,numbers,adds"
 
 
 def get_checks(names: str, embedder: str = "", known: Callable[[str], bool] | None = None) -> list:

@@ -57,7 +57,7 @@ class Settings:
     top_k: int = _user(5, "passages `rag search` and `retrieve` return")
     corpus_language: str = _user("", "the main language of the articles (BM25 stems in it); empty: the language "
                                      "most of the indexed text is in. Each article's own language is detected")
-    checks: str = _user("relevance,names,cited,numbers", "the answer checks that run, in order "
+    checks: str = _user("relevance,names,cited,numbers,adds", "the answer checks that run, in order "
                                                           "(docs/answering.md); empty: none")
     store: str = _user("auto", "`flat` (exact), `hnsw` (approximate), or `auto` (exact up to `hnsw_threshold`): "
                                "FAISS files in the index folder; `postgres`: PostgreSQL with pgvector at "
