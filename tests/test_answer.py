@@ -68,6 +68,16 @@ def test_a_number_no_shown_sentence_states_is_refused_and_one_stated_elsewhere_i
     assert not moved.abstained and src.text in [c.quote for c in moved.citations]
 
 
+def test_a_reply_that_restates_its_wh_question_abstains_with_the_adds_verdict(retriever, plain):
+    question = "Wer ist Joseph Tsai?"
+    n = _evidence(retriever, question)[0].n
+    checked = plain.replace(checks="cited,numbers,adds")
+    echo = Assistant(retriever, ScriptedGenerator([f"[{n}] Joseph Tsai ist Joseph Tsai."]), checked).ask(question)
+    assert echo.abstained and [v.check for v in echo.checks if not v.passed] == ["adds"]
+    said = Assistant(retriever, ScriptedGenerator([f"[{n}] Joseph Tsai ist Chairman."]), checked).ask(question)
+    assert not said.abstained and said.checks[-1].check == "adds" and "chairman" in said.checks[-1].reason
+
+
 def test_abstention_token_becomes_a_plain_sentence_in_the_question_language(retriever, plain):
     for question, expected in [("Wie viele Mitarbeiter hat Alibaba?", "Dazu steht in den Artikeln nichts."),
                                ("How many employees does Alibaba have?", "The articles don't say.")]:
