@@ -20,6 +20,7 @@ from argparse import Namespace
 import numpy as np
 
 from eval.sets import get_set
+from index.lexical import word_start
 from rag.checks import question_names
 from rag.lang import detect
 from rag.prompt import messages, numbered, passages
@@ -42,9 +43,8 @@ def _evidence(name: str, limit: int, settings):
 
 
 def _found(word: str, tokens: set[str]) -> bool:
-    w = word.lower()
-    start = w[:max(4, len(w) - 3)]
-    return any(t == w or t.startswith(start) for t in tokens)
+    start = word_start(word)
+    return any(t == word.lower() or t.startswith(start) for t in tokens)
 
 
 def names(name: str, limit: int, settings) -> list[tuple[bool, int, int]]:

@@ -22,6 +22,16 @@ _STOPWORDS = {"de": "GERMAN", "en": "EN", "fr": "FRENCH", "es": "SPANISH", "it":
 _WORD = re.compile(r"\w+")
 
 
+def word_start(word: str) -> str:
+    """The part of a word its inflections and compounds share: all but the last three letters, at least four.
+
+    >>> word_start("Normannen"), word_start("Kaiser")
+    ('norman', 'kais')
+    """
+    w = word.lower()
+    return w[:max(4, len(w) - 3)]
+
+
 def stopwords(lang: str) -> frozenset[str]:
     """The function words of `lang` (bm25s's lists; empty for a language without one)."""
     from bm25s import stopwords as lists
@@ -96,7 +106,7 @@ class BM25Index:
         """
         if any(t in self.model.vocab_dict for t in self.analyze(word)):
             return True
-        start = word.lower()[:max(4, len(word) - 3)]
+        start = word_start(word)
         stems = self._sorted_vocab()
         i = bisect.bisect_left(stems, start)
         return i < len(stems) and stems[i].startswith(start)

@@ -206,16 +206,15 @@ def new_words(answer: str, question: str, lang: str) -> list[str]:
     >>> new_words("Die Verteidigung wurde abgestraft.", "Welche Verteidigung wurde abgestraft?", "de")
     []
     """
-    from index.lexical import stopwords
+    from index.lexical import stopwords, word_start
     asked = {w.lower() for w in _WORD.findall(question)}
-    starts = {w[:max(4, len(w) - 3)] for w in asked if len(w) >= 4}
+    starts = {word_start(w) for w in asked if len(w) >= 4}
     skip = stopwords(lang) | stopwords("en") | _GRAMMAR
     return [w for w in (t.lower() for t in _WORD.findall(answer))
-            if w not in asked and w not in skip and not (len(w) >= 4 and w[:max(4, len(w) - 3)] in starts)]
+            if w not in asked and w not in skip and not (len(w) >= 4 and word_start(w) in starts)]
 
 
 CHECKS = {c.name: c for c in (Relevance, Names, Cited, Numbers, Adds)}
-DEFAULT = "relevance,names,cited,numbers,adds"
 
 
 def get_checks(names: str, embedder: str = "", known: Callable[[str], bool] | None = None) -> list:
