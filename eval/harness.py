@@ -37,6 +37,8 @@ def add_arguments(p) -> None:
                    help="with --squad: index the files' paragraphs as the documents")
     p.add_argument("--contexts", help="with --squad: take paragraphs from this file (default: the first --squad file)")
     p.add_argument("--retrieval-only", action="store_true", help="skip answering: retrieval metrics only (fast)")
+    p.add_argument("--evidence-only", action="store_true",
+                   help="no LLM: build what the model would be shown and report evidence recall (fast)")
     p.add_argument("--reference", action="store_true",
                    help="also answer each question with the fair reference (top-4 chunks, plain prompt, same models)")
     p.add_argument("--reference-every", type=int, default=1, metavar="N",
@@ -55,22 +57,27 @@ def main(args, settings: Settings) -> int:
     from rag.retriever import get_retriever
     if args.retrieval_only:
         assistant = _RetrievalOnly(get_retriever(index_dir, settings))
+    elif args.evidence_only:
+        from rag.assistant import Assistant
+        assistant = Assistant(get_retriever(index_dir, settings), None, settings)
     else:
         assistant = get_assistant(index_dir, settings)
     speed = bare_speed(getattr(assistant, "generator", None))
-    if not args.retrieval_only:
+    answers = not (args.retrieval_only or args.evidence_only)
+    if answers:
         assistant.ask(rows[0]["question"])                  # warm-up: load, cache
     index = assistant.retriever.index
     reference = None
-    if args.reference and not args.retrieval_only:
+    if args.reference and answers:
         from eval.reference import Reference
         from rag.generate import load_generator
         reference = Reference(assistant.retriever, load_generator(settings), settings.max_answer_tokens)
         reference.answer(rows[0]["question"])                                          # warm-up
-    key = settings_key(settings, f"{index.manifest.get('snapshot', '')}:{not args.retrieval_only}:"
+    mode = "evidence" if args.evidence_only else answers
+    key = settings_key(settings, f"{index.manifest.get('snapshot', '')}:{mode}:"
                                  f"{f'reference/{args.reference_every}' if reference else ''}")
-    results = run(rows, assistant, out, key, answers=not args.retrieval_only, progress=not args.quiet,
-                  reference=reference, reference_every=args.reference_every)
+    results = run(rows, assistant, out, key, answers=answers, progress=not args.quiet,
+                  reference=reference, reference_every=args.reference_every, evidence_only=args.evidence_only)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     metrics = compute_metrics(results, peak)
     metrics["seconds"] = round(time.perf_counter() - t0, 1)
@@ -80,7 +87,7 @@ def main(args, settings: Settings) -> int:
     write_report(results, out, metrics, Path(args.compare) if args.compare else None)
     for k, v in flat(metrics).items():
         print(f"{k:24} {v}")
-    for group in ("machine", "headline", "reference", "versus_reference", "ablation"):
+    for group in ("machine", "headline", "evidence", "reference", "versus_reference", "ablation"):
         if group in metrics:
             print(f"{group:24} " + "  ".join(f"{k} {_short(v)}" for k, v in metrics[group].items()))
     for g, m in metrics.get("retrieval_by_group", {}).items():
@@ -167,11 +174,34 @@ def _rows_and_index(args, settings: Settings) -> tuple[list[dict], Path | None, 
 
 
 def _folder_index(qaset, args, settings: Settings) -> Path:
-    """An index over the set's folder of article files (incremental: fast once built)."""
+    """An index over the set's folder of article files, or the chosen `files` of it (incremental: fast once built).
+
+    Chosen files are copied byte for byte into `<index>-documents` (same relative paths, so document ids are the
+    same as when the whole folder is indexed); sets that share a collection share its index.
+    """
     from index.build import build_index
-    index_dir = Path(args.index_dir) if args.index_dir else settings.home_path / "indexes" / f"eval-{qaset.name}"
-    build_index(qaset.folder, index_dir, settings=settings, progress=not args.quiet)
+    name = qaset.name if not qaset.files else f"{qaset.name.split('-')[0]}-{len(qaset.files)}"
+    index_dir = Path(args.index_dir) if args.index_dir else settings.home_path / "indexes" / f"eval-{name}"
+    folder = qaset.folder
+    if qaset.files:
+        folder = index_dir.parent / f"{index_dir.name}-documents"
+        _mirror(qaset.folder, qaset.files, folder)
+    build_index(folder, index_dir, settings=settings, progress=not args.quiet)
     return index_dir
+
+
+def _mirror(root: Path, files: tuple[str, ...], target: Path) -> None:
+    """Make `target` hold exactly `files` of `root`, byte for byte (only what differs is written)."""
+    wanted = set(files)
+    for old in [p for p in target.rglob("*") if p.is_file()] if target.is_dir() else []:
+        if old.relative_to(target).as_posix() not in wanted:
+            old.unlink()
+    for rel in files:
+        src, dst = root / rel, target / rel
+        data = src.read_bytes()
+        if not dst.is_file() or dst.read_bytes() != data:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(data)
 
 
 def _indexed(documents: dict[str, str], args, settings: Settings) -> Path:

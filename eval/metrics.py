@@ -119,6 +119,26 @@ def keywords_correct(answer: str, alternatives: list[list[str]]) -> bool:
     return any(all(normalize_answer(k) in text for k in alt) for alt in alternatives)
 
 
+def evidence_hit(row: dict, shown: list[dict]) -> bool | None:
+    """True when the passages shown to the model hold the answer (None for a question without one).
+
+    The answer is held when a gold `evidence` quote, else a gold span, stands inside a shown passage of a gold
+    source (white space aside); rows with neither count when all keywords of one alternative are in the shown text.
+
+    >>> row = {"answerable": True, "evidence": ["rose 5%"], "gold_spans": [], "sources": ["a.txt"], "answers": []}
+    >>> evidence_hit(row, [{"source": "a.txt", "text": "Sales  rose 5% in May."}]), evidence_hit(row, [])
+    (True, False)
+    """
+    if not row["answerable"]:
+        return None
+    quotes = row.get("evidence") or row.get("gold_spans") or []
+    if quotes:
+        gold = set(row["sources"])
+        texts = [" ".join(p["text"].split()) for p in shown if not gold or p["source"] in gold]
+        return any(" ".join(q.split()) in t for q in quotes for t in texts)
+    return bool(row["answers"]) and keywords_correct(" ".join(p["text"] for p in shown), row["answers"])
+
+
 def abstention(rows: list[dict]) -> dict[str, float]:
     """Precision/recall of abstaining on unanswerable questions, and false abstentions on answerable ones.
 

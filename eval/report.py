@@ -35,6 +35,9 @@ def compute_metrics(results: list[dict], peak_rss_mb: float = 0.0) -> dict:
             m["retrieval_by_group"] = {g: {k: round(fmean(r[k] for r in with_gold if r["group"] == g), 4)
                                            for k in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")}
                                        | {"n": sum(r["group"] == g for r in with_gold)} for g in groups}
+    shown = [r for r in results if r.get("evidence_hit") is not None]
+    if shown:
+        m["evidence"] = evidence_metrics(results)
     answered = [r for r in results if "answer" in r]
     if not answered:
         return m
@@ -69,6 +72,21 @@ def compute_metrics(results: list[dict], peak_rss_mb: float = 0.0) -> dict:
         m["reference"] = headline([{"answerable": r["answerable"], **r["reference"]} for r in refs])
         m["versus_reference"] = _versus(headline(refs), m["reference"])
     return m
+
+
+def evidence_metrics(results: list[dict]) -> dict:
+    """Does what the model is shown hold the answer: recall over answerable questions, size, and (when answered)
+    how often the answer is right with and without the answer in view."""
+    scored = [r for r in results if r.get("evidence_hit") is not None]
+    out = {"recall": round(fmean(bool(r["evidence_hit"]) for r in scored), 4), "n": len(scored),
+           "chars": percentiles([r["evidence_chars"] for r in results]),
+           "sources_mean": round(fmean(r["evidence_sources"] for r in results), 2)}
+    for name, hit in (("correct_when_shown", True), ("correct_when_not_shown", False)):
+        rows = [r for r in scored if "answer" in r and bool(r["evidence_hit"]) == hit]
+        if rows:
+            out[name] = round(fmean(_right(r) for r in rows), 4)
+            out[f"n_{'shown' if hit else 'not_shown'}"] = len(rows)
+    return out
 
 
 def headline(rows: list[dict]) -> dict:
@@ -234,6 +252,7 @@ def _markdown(results: list[dict], metrics: dict, plots: list[str], compared: di
     old = flat(compared) if compared else {}
     for group in (
         "headline",
+        "evidence",
         "reference",
         "versus_reference",
         "ablation",

@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from eval.metrics import contains_answer, exact_match, f1, keywords_correct, mrr, ndcg_at, recall_at
+from eval.metrics import contains_answer, evidence_hit, exact_match, f1, keywords_correct, mrr, ndcg_at, recall_at
 from rag.cite import strip_markers
 
 CACHE = "cache.jsonl"
@@ -41,8 +41,10 @@ def cached(out: Path, key: str) -> dict[str, dict]:
 
 
 def run(rows: list[dict], assistant, out: Path, key: str, answers: bool = True, progress: bool = True,
-        reference=None, reference_every: int = 1) -> list[dict]:
+        reference=None, reference_every: int = 1, evidence_only: bool = False) -> list[dict]:
     """Results for `rows` (from the cache when there), appending new ones to the cache as they finish.
+
+    `evidence_only` builds what the model would be shown and scores it (evidence recall) without asking the LLM.
 
     With a `reference` pipeline (`eval.reference.Reference`) each question is also answered by it, the two
     taking turns going first, and its result is kept under "reference" (every `reference_every`-th question of
@@ -63,7 +65,7 @@ def run(rows: list[dict], assistant, out: Path, key: str, answers: bool = True, 
             turns += compared
             if compared and turns % 2:              # the two take turns going first
                 ref = _reference(row, reference)
-            answer = _answer(row, assistant) if answers else {}
+            answer = _evidence(row, assistant) if evidence_only else _answer(row, assistant) if answers else {}
             if compared and ref is None:
                 ref = _reference(row, reference)
             if ref is not None:
@@ -156,7 +158,7 @@ def _answer(row: dict, assistant) -> dict:
             for c in a.citations
         ],
     }
-    result.update(_scores(row, plain, a.abstained))
+    result.update(_scores(row, plain, a.abstained), **_shown_scores(row, a.passages))
     result["reply"] = reply_text(a.draft)
     before = {c.name for c in getattr(assistant, "checks", []) if c.stage == "before"}
     if a.abstained and any(not v.passed and v.check in before for v in a.checks):
@@ -164,6 +166,21 @@ def _answer(row: dict, assistant) -> dict:
         result.update(reply=reply_text(probe.draft), checks=[v.to_dict() for v in probe.checks])
     result["reply_scores"] = _scores(row, result["reply"], not result["reply"])
     return result
+
+
+def _evidence(row: dict, assistant) -> dict:
+    """What the model would be shown for `row`'s question (follow-ups as asked), scored without the LLM."""
+    t0 = time.perf_counter()
+    shown, _ = assistant.evidence(row["question"])
+    passages = [{"source": p.hit.source, "text": p.text} for p in shown]
+    return {**_shown_scores(row, passages), "evidence_s": round(time.perf_counter() - t0, 4),
+            "shown": [p["source"] for p in passages]}
+
+
+def _shown_scores(row: dict, passages: list[dict]) -> dict:
+    """Evidence recall and size of the passages shown to the model."""
+    return {"evidence_hit": evidence_hit(row, passages), "evidence_chars": sum(len(p["text"]) for p in passages),
+            "evidence_sources": len({p["source"] for p in passages})}
 
 
 def reply_text(raw: str) -> str:

@@ -4,6 +4,7 @@
     rag eval xquad-heldout-de        # outside text: German questions over all 240 German paragraphs
     rag eval xquad-unanswerable-heldout   # questions of articles left out of the index: must abstain
     rag eval mixed                   # German and English articles as .txt, .md, .html and .pdf files
+    rag eval news-heldout            # real news: 300 German and English articles, questions written first
 
 Splits are fixed by rule, not by looking at results:
 - XQuAD dev = the first 200 questions of `xquad.de.json` and every 4th after them (the ones used while the
@@ -13,7 +14,13 @@ Splits are fixed by rule, not by looking at results:
   dev = the left-out articles whose questions lie in the dev range (articles 2, 4, 6), held-out = articles 12, 24
   and 36 (every 12th). Its index never holds the answer, so the right reply is the abstention.
 
-XQuAD files are looked for in `$RAG_XQUAD_DIR`, then in `../shared/benchmarks/xquad` beside the checkout.
+- Real news (`news-*`): a collection of 300 articles of `corpora/news` (every 8th German file and every 12th
+  English file, in name order: all categories, neighbouring subjects in both languages). Dev questions ask about
+  every 5th article of the collection from the 2nd on, held-out questions about the others; `news-heldout-all`
+  asks the held-out questions with all 3,103 articles indexed.
+
+XQuAD files are looked for in `$RAG_XQUAD_DIR`, then in `../shared/benchmarks/xquad` beside the checkout; the
+news articles in `$RAG_NEWS_DIR`, then in `../shared/corpora/news`.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from rag.errors import InputError
 HERE = Path(__file__).resolve().parent
 DEV_HEAD, DEV_EVERY, HELDOUT_EVERY = 200, 4, 7
 LEFT_OUT = {"dev": (2, 4, 6), "heldout": (12, 24, 36)}
+NEWS_EVERY = {"de": 8, "en": 12}
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class QASet:
     rows: list[dict]
     documents: dict[str, str] | None = None
     folder: Path | None = None          # a folder of article files to index instead (any format)
+    files: tuple[str, ...] = ()         # with `folder`: only these files of it (paths relative to it)
 
 
 def xquad_dir() -> Path:
@@ -94,6 +103,28 @@ def xquad_unanswerable(part: str, lang: str = "de") -> QASet:
     return QASet(f"xquad-unanswerable-{part}{suffix}", chosen, kept)
 
 
+def news_dir() -> Path:
+    """The folder of real news articles (`de/`, `en/`), for evaluation only."""
+    for d in (os.environ.get("RAG_NEWS_DIR"), HERE.parent.parent / "shared" / "corpora" / "news"):
+        if d and (Path(d) / "de").is_dir() and (Path(d) / "en").is_dir():
+            return Path(d)
+    raise InputError("the real-news articles were not found: set RAG_NEWS_DIR to the folder holding de/ and en/")
+
+
+def news_collection(root: Path) -> tuple[str, ...]:
+    """The 300 articles of the news sets: every 8th German and every 12th English file, in name order."""
+    de = sorted(p.name for p in (root / "de").glob("*.txt"))[::NEWS_EVERY["de"]]
+    en = sorted(p.name for p in (root / "en").glob("*.txt"))[::NEWS_EVERY["en"]]
+    return tuple([f"de/{n}" for n in de] + [f"en/{n}" for n in en])
+
+
+def _news(part: str, everything: bool = False) -> QASet:
+    root = news_dir()
+    rows = load_qaset(HERE / f"qa_news_{part}.jsonl")
+    return QASet(f"news-{part}{'-all' if everything else ''}", rows, folder=root,
+                 files=() if everything else news_collection(root))
+
+
 def _sample(part: str) -> QASet:
     return QASet(f"sample-{part}", load_qaset(HERE / f"qa_sample_{part}.jsonl"))
 
@@ -103,6 +134,9 @@ SETS = {
     "sample-heldout": lambda: _sample("heldout"),
     "followup": lambda: QASet("followup", load_qaset(HERE / "qa_followup.jsonl")),
     "mixed": lambda: QASet("mixed", load_qaset(HERE / "qa_mixed.jsonl"), folder=HERE / "mixed"),
+    "news-dev": lambda: _news("dev"),
+    "news-heldout": lambda: _news("heldout"),
+    "news-heldout-all": lambda: _news("heldout", everything=True),
     "xquad-dev-de": lambda: xquad_split("de", "dev"),
     "xquad-dev-en": lambda: xquad_split("en", "dev"),
     "xquad-heldout-de": lambda: xquad_split("de", "heldout"),

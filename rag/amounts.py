@@ -24,7 +24,8 @@ from dataclasses import dataclass
 SCALES = {
     "de": {"tausend": 1e3, "tsd": 1e3, "mio": 1e6, "million": 1e6, "millionen": 1e6, "mrd": 1e9, "milliarde": 1e9,
            "milliarden": 1e9, "bio": 1e12, "billion": 1e12, "billionen": 1e12},
-    "en": {"thousand": 1e3, "million": 1e6, "millions": 1e6, "mn": 1e6, "billion": 1e9, "billions": 1e9, "bn": 1e9,
+    "en": {"thousand": 1e3, "million": 1e6, "millions": 1e6, "m": 1e6, "mn": 1e6, "billion": 1e9, "billions": 1e9,
+           "bn": 1e9,
            "trillion": 1e12, "trillions": 1e12},
 }
 _UNITS = ("null eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf",
@@ -109,9 +110,24 @@ def claimed(text: str, lang: str) -> set[float]:
 
 
 def unsupported(claim: str, claim_lang: str, source: str, source_lang: str) -> list[str]:
-    """The numbers of `claim` (as written) whose value `source` does not state."""
+    """The numbers of `claim` (as written) whose value `source` does not state.
+
+    Digits copied from the source in its own format count in the source's reading too (a German answer that
+    copies "15,000" from an English article means 15000, not 15.0); the claim's scale words stay its own.
+
+    >>> unsupported("Es sind 15,000 Paare.", "de", "15,000 couples", "en"), unsupported("$17.1 million", "en",
+    ... "made $17.1m", "en")
+    ([], [])
+    """
     have = stated(source, source_lang)
-    return [n.text for n in numbers(claim, claim_lang) if not any(_same(n.value, v) for v in have)]
+    out = []
+    for n in numbers(claim, claim_lang):
+        scale = n.value / n.bare if n.bare else 1.0
+        raw = n.text.split()[0]
+        again = _digits(raw, source_lang) if raw[0].isdigit() else []
+        if not any(_same(x, v) for v in have for x in [n.value, *(b * scale for b in again)]):
+            out.append(n.text)
+    return out
 
 
 def _same(a: float, b: float) -> bool:

@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from rag.checks import Draft, Verdict, get_checks
+from rag.checks import Draft, Verdict, asked_kind, get_checks, states_kind
 from rag.cite import citations_for, with_markers
 from rag.generate import Generator, load_generator
 from rag.lang import detect
-from rag.prompt import ABSTAIN, condense_messages, messages, numbered, passages
+from rag.prompt import ABSTAIN, Evidence, Passage, condense_messages, messages, numbered, passages
 from rag.reply import Reply
 from rag.retriever import Retriever, clean_question, get_retriever
 from rag.settings import Settings, load_settings
@@ -61,10 +61,7 @@ class Assistant:
         lang = detect(question, self.retriever.language)
         standalone = self.standalone(question, history)
         s = self.settings
-        hits = self.retriever.search(standalone, s.answer_chunks)
-        shown = passages(hits, s.evidence_chars, most=s.answer_sources, margin=s.evidence_margin,
-                         gap_chars=s.evidence_gap_chars)
-        evidence = numbered(shown, lambda hit: hit.language or detect(hit.text, self.retriever.language))
+        shown, evidence = self.evidence(standalone)
         draft = Draft(standalone, lang, evidence)
         timings = {"retrieve_s": time.perf_counter() - t0}
         verdicts = [c(draft) for c in self.checks if c.stage == "before"]
@@ -88,6 +85,38 @@ class Assistant:
         answer = self._finish(question, standalone, lang, reply, draft, shown, verdicts, timings)
         timings["total_s"] = time.perf_counter() - t0
         yield answer
+
+    def evidence(self, question: str) -> tuple[list[Passage], list[Evidence]]:
+        """What the model is shown for a standalone `question`: the passages and their numbered sentences.
+
+        Retrieval included, no LLM call: the evaluation's evidence-only mode and the calibration scripts use it.
+        """
+        s = self.settings
+        hits = self.retriever.search(question, s.answer_chunks)
+        shown = passages(hits, s.evidence_chars, most=s.answer_sources, margin=s.evidence_margin,
+                         gap_chars=s.evidence_gap_chars, window=s.evidence_window, boost=self._boost(question, hits))
+        return shown, numbered(shown, lambda hit: hit.language or detect(hit.text, self.retriever.language))
+
+    def _boost(self, question: str, hits):
+        """A sentence's bonus for what the embedding misses (None: no bonus).
+
+        The question's words count by how few of the retrieved sentences share them (the subject's name is in
+        all of them; "coach" or "Preisgeld" in one); and a sentence that states the kind of thing asked for (an
+        amount, a time, a name: `rag.checks.asked_kind`) gains `evidence_kind_bonus`.
+        """
+        s = self.settings
+        lang = detect(question, self.retriever.language)
+        kind = asked_kind(question, lang) if s.evidence_kind_bonus else None
+        rarity = _rarity(question, hits, lang) if s.evidence_word_bonus else {}
+        if kind is None and not rarity:
+            return None
+
+        def boost(text: str, text_lang: str) -> float:
+            low = text.lower()
+            lexical = s.evidence_word_bonus * sum(w for start, w in rarity.items() if start in low)
+            return lexical + (s.evidence_kind_bonus if kind and states_kind(kind, text, question, text_lang or lang)
+                              else 0.0)
+        return boost
 
     def _finish(self, question, standalone, lang, reply: Reply, draft: Draft, shown, verdicts, timings) -> Answer:
         """Run the after-checks on the complete reply; cite what passed, abstain on the first failure."""
@@ -125,6 +154,18 @@ class Assistant:
         line = rewritten.splitlines()[0].strip() if rewritten else ""
         # an answer or a statement instead of a question would be searched and answered as if asked
         return line if line.endswith("?") and "[" not in line else question
+
+
+def _rarity(question: str, hits, lang: str) -> dict[str, float]:
+    """The question's content words (their shared start) -> the share of the hits' sentences without them."""
+    from index.lexical import stopwords, word_start
+    from rag.checks import _GRAMMAR, _WORD
+    skip = stopwords(lang) | stopwords("en") | _GRAMMAR
+    starts = {word_start(w) for w in _WORD.findall(question) if len(w) >= 3 and w.lower() not in skip}
+    texts = [h.text[a - h.start:b - h.start].lower() for h in hits for a, b, _ in h.sentences]
+    if not texts:
+        return {}
+    return {w: 1 - sum(w in t for t in texts) / len(texts) for w in starts}
 
 
 def _shown(sources) -> list[dict]:

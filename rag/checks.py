@@ -90,6 +90,10 @@ class Names:
     def __call__(self, draft: Draft) -> Verdict:
         if self.known is None:
             return Verdict(self.name, True, "no index vocabulary to look names up in")
+        best = max(draft.evidence, key=lambda e: e.score, default=None)
+        if best is not None and best.language and best.language != draft.language:
+            # a question asked across languages names things in its own words ("Weltbank"), its articles in theirs
+            return Verdict(self.name, True, f"asked in {draft.language} of {best.language} articles")
         unknown = [w for w in question_names(draft.question) if not self.known(w)]
         if len(unknown) > self.MOST_UNKNOWN:
             return Verdict(self.name, False, f"no article mentions {', '.join(unknown)}")
@@ -214,7 +218,82 @@ def new_words(answer: str, question: str, lang: str) -> list[str]:
             if w not in asked and w not in skip and not (len(w) >= 4 and word_start(w) in starts)]
 
 
-CHECKS = {c.name: c for c in (Relevance, Names, Cited, Numbers, Adds)}
+class Asked:
+    """The answer to "how much", "when", "who" or "where" states that kind of thing, beyond what the question says.
+
+    When the sentence that answers is not shown, a small model copies the closest one as its answer: a sentence
+    about the subject that holds no amount for "how much", no time for "when", no name for "who". The kind is
+    read from the question's first wh-word (`asked_kind`); other questions pass (the `adds` check covers them).
+    """
+
+    name, stage = "asked", "after"
+
+    def __call__(self, draft: Draft) -> Verdict:
+        kind = asked_kind(draft.question, draft.language)
+        if kind is None:
+            return Verdict(self.name, True, "asks for no amount, time or name", tuple(draft.cited))
+        if states_kind(kind, draft.text, draft.question, draft.language):
+            return Verdict(self.name, True, f"states a {kind}", tuple(draft.cited))
+        return Verdict(self.name, False, f"the question asks for a {kind} and the answer states none")
+
+
+# the first wh-phrase of a question -> the kind of answer it asks for (time before amount: "um wie viel Uhr")
+_KINDS = {
+    "time": re.compile(r"\b(?:when|wann|(?:what|which|welche[mnrs]?) (?:year|month|day|date|time|jahr|monat|tag|"
+                       r"datum)|um wie ?viel uhr|at what time)\b", re.I),
+    "amount": re.compile(r"\b(?:how (?:much|many|long|old|big|large|high|far|fast|often)|(?:by )?what (?:percentage|"
+                         r"share|amount|sum|price|proportion)|(?:um )?wie ?(?:viele?|hoch|lange?|alt|groß|weit|schnell|"
+                         r"teuer|oft|stark))\b", re.I),
+    "name": re.compile(r"\b(?:who|whom|whose|wer|wen|wem|wessen)\b", re.I),
+    "place": re.compile(r"\b(?:where|wo|woher|wohin|(?:in|to|from) (?:which|what) (?:city|country|town|place)|"
+                        r"(?:in|aus|nach) welche[mnr]? (?:stadt|land|ort|region))\b", re.I),
+}
+_TIME_WORDS = frozenset(
+    "januar jänner februar märz april mai juni juli august september oktober november dezember january february "
+    "march june july october december montag dienstag mittwoch donnerstag freitag samstag sonntag monday "
+    "tuesday wednesday thursday friday saturday sunday heute gestern morgen vorgestern übermorgen today yesterday "
+    "tomorrow frühjahr frühling sommer herbst winter spring summer autumn ende anfang mitte beginning end "
+    "weihnachten ostern christmas easter".split())
+_AMOUNT_WORDS = frozenset("hälfte halb doppelt dreifach drittel viertel dutzend half double twice triple third "
+                          "quarter dozen".split())
+
+
+def asked_kind(question: str, lang: str) -> str | None:
+    """The kind of answer a wh-question asks for ("amount", "time", "name", "place"), by its first wh-phrase.
+
+    >>> asked_kind("How many seats does the stadium have?", "en"), asked_kind("Um wie viel Uhr begann es?", "de")
+    ('amount', 'time')
+    >>> asked_kind("Which firm did the man who left join?", "en") is None
+    True
+    """
+    first = _WH[lang].search(question) if lang in _WH else None
+    if first is None:
+        return None
+    found = [(m.start(), i, kind) for i, (kind, rx) in enumerate(_KINDS.items())
+             if (m := rx.search(question, max(0, first.start() - 10))) and m.start() <= first.start() + 3]
+    return min(found)[2] if found else None
+
+
+def states_kind(kind: str, answer: str, question: str, lang: str) -> bool:
+    """True when `answer` states a `kind` of thing that `question` does not already say.
+
+    >>> states_kind("amount", "The 50mg limit would save lives.", "How many lives would a 50mg limit save?", "en")
+    False
+    >>> states_kind("name", "Er wurde von Anna Berg abgelöst.", "Wer hat ihn abgelöst?", "de")
+    True
+    """
+    from rag.amounts import numbers
+    if kind in ("amount", "time"):
+        asked = {n.value for n in numbers(question, lang)} | {n.bare for n in numbers(question, lang)}
+        if any(n.value not in asked and n.bare not in asked for n in numbers(answer, lang)):
+            return True
+        words = {w.lower() for w in new_words(answer, question, lang)}
+        return bool(words & (_TIME_WORDS if kind == "time" else _AMOUNT_WORDS))
+    new = set(new_words(answer, question, lang))
+    return any(w[0].isupper() and w.lower() in new for w in _WORD.findall(answer))
+
+
+CHECKS = {c.name: c for c in (Relevance, Names, Cited, Numbers, Adds, Asked)}
 
 
 def get_checks(names: str, embedder: str = "", known: Callable[[str], bool] | None = None) -> list:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from index.sentences import split_sentences
 from rag.amounts import gloss
@@ -61,22 +62,29 @@ def sanitize(text: str) -> str:
 
 
 def passages(hits: list[Hit], budget: int = 900, rank_prior: float = 0.01, most: int = 6,
-             margin: float = 1.0, gap_chars: int = 0) -> list[Passage]:
+             margin: float = 1.0, gap_chars: int = 0, window: int = 0,
+             boost: Callable[[str, str], float] | None = None) -> list[Passage]:
     """The sentences closest to the question across `hits`, within `budget` characters, as numbered sources.
 
     Sentences are ranked by cosine with the question minus `rank_prior` per rank of their chunk (the
-    fused ranking knows things one sentence does not); adjacent chosen sentences of one chunk merge
-    into one source; sentences more than `margin` below the best are left out even when the budget has
-    room (fewer distractors, fewer tokens). Fewer prompt tokens than whole chunks, so a faster first token.
-    Sentences that address an AI assistant (`rag.guard`) are never shown: articles are data, not instructions.
-    A single sentence between two chosen ones of a chunk is shown too while the total stays within
-    `budget + gap_chars`: the middle sentence often carries the subject the other two refer to.
+    fused ranking knows things one sentence does not), plus `boost(text, language)` when given; adjacent chosen
+    sentences of one chunk merge into one source; sentences more than `margin` below the best are left out even
+    when the budget has room (fewer distractors, fewer tokens). Each chosen sentence brings the `window` sentences
+    after it in its chunk while the budget lasts: the figure or name asked about often stands in the sentence
+    after the one that names the subject. Sentences that address an AI assistant (`rag.guard`) are never shown:
+    articles are data, not instructions. A single sentence between two chosen ones of a chunk is shown too while
+    the total stays within `budget + gap_chars`: the middle sentence often carries the subject the other two
+    refer to.
     """
+    spans = {rank: [(a, b) for a, b, _ in _scored(h, rank)] for rank, h in enumerate(hits)}
+    bad = {(rank, a) for rank, h in enumerate(hits) for a, b in spans[rank]
+           if looks_like_instruction(h.text[a - h.start : b - h.start])}
     pool = [
-        (score - rank_prior * rank, rank, a, b)
+        (score - rank_prior * rank + (boost(h.text[a - h.start : b - h.start], h.language) if boost else 0.0),
+         rank, a, b)
         for rank, h in enumerate(hits)
         for a, b, score in _scored(h, rank)
-        if not looks_like_instruction(h.text[a - h.start : b - h.start])
+        if (rank, a) not in bad
     ]
     chosen: set[tuple[int, int, int]] = set()
     used = 0
@@ -84,12 +92,21 @@ def passages(hits: list[Hit], budget: int = 900, rank_prior: float = 0.01, most:
     for score, rank, a, b in sorted(pool, key=lambda t: -t[0]):
         if score < top - margin:
             break
+        if (rank, a, b) in chosen:
+            continue
         if used + (b - a) > budget:
             if used > 0.8 * budget:
                 break
             continue
         chosen.add((rank, a, b))
         used += b - a
+        i = spans[rank].index((a, b))
+        for x, y in spans[rank][i + 1 : i + 1 + window]:
+            if (rank, x) in bad or used + (y - x) > budget:
+                break
+            if (rank, x, y) not in chosen:
+                chosen.add((rank, x, y))
+                used += y - x
     _fill_gaps(hits, chosen, budget + gap_chars - used)
     runs: list[list[tuple[int, int, int]]] = []
     for rank, a, b in sorted(chosen):

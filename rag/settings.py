@@ -57,7 +57,7 @@ class Settings:
     top_k: int = _user(5, "passages `rag search` and `retrieve` return")
     corpus_language: str = _user("", "the main language of the articles (BM25 stems in it); empty: the language "
                                      "most of the indexed text is in. Each article's own language is detected")
-    checks: str = _user("relevance,names,cited,numbers,adds", "the answer checks that run, in order "
+    checks: str = _user("relevance,names,cited,numbers,adds,asked", "the answer checks that run, in order "
                                                           "(docs/answering.md); empty: none")
     store: str = _user("auto", "`flat` (exact), `hnsw` (approximate), or `auto` (exact up to `hnsw_threshold`): "
                                "FAISS files in the index folder; `postgres`: PostgreSQL with pgvector at "
@@ -66,10 +66,15 @@ class Settings:
                                   "`rag db start` runs a local one and prints its URL")
     serve_port: int = _user(7861, "port of `rag serve` on 127.0.0.1; `rag ask` uses a server running there")
     answer_chunks: int = _tuning(8, "retrieved chunks whose sentences compete for the prompt")
-    evidence_chars: int = _tuning(900, "characters of source sentences shown to the LLM")
+    evidence_chars: int = _tuning(1200, "characters of source sentences shown to the LLM")
     answer_sources: int = _tuning(4, "at most this many numbered sources in the prompt")
-    evidence_margin: float = _tuning(0.06, "only sentences within this cosine of the best are shown")
+    evidence_margin: float = _tuning(0.15, "only sentences within this cosine of the best are shown")
     evidence_gap_chars: int = _tuning(90, "room beyond the budget for one sentence between two shown ones")
+    evidence_window: int = _tuning(1, "each shown sentence brings this many following sentences of its chunk")
+    evidence_word_bonus: float = _tuning(0.03, "added to a sentence's score per question word it shares, times the "
+                                              "share of retrieved sentences without that word (rare words count)")
+    evidence_kind_bonus: float = _tuning(0.05, "added to a sentence's score when it states the kind of thing the "
+                                              "question asks for (an amount, a time, a name)")
     embed_batch_size: int = _tuning(16, "texts embedded per batch")
     chunk_tokens: int = _tuning(300, "chunk size in embedder tokens")
     chunk_overlap: int = _tuning(30, "overlap between chunks in embedder tokens")
@@ -127,8 +132,8 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError("top_k and candidates must be at least 1")
     if not 0 <= s.focus_weight <= 1 or not 0 < s.focus_share <= 1:
         raise ConfigError("focus_weight must be within 0..1 and focus_share within (0, 1]")
-    if s.evidence_chars < 1 or s.evidence_gap_chars < 0:
-        raise ConfigError("evidence_chars must be at least 1 and evidence_gap_chars at least 0")
+    if s.evidence_chars < 1 or s.evidence_gap_chars < 0 or s.evidence_window < 0:
+        raise ConfigError("evidence_chars must be at least 1, evidence_gap_chars and evidence_window at least 0")
     from rag.checks import get_checks
     get_checks(s.checks)                # an unknown check name fails here, listing the valid ones
     from rag.lang import LANGUAGES

@@ -10,7 +10,7 @@ from index.build import build_index
 from index.sentences import split_sentences
 from index.snapshot import load
 from rag.assistant import Assistant
-from rag.checks import Adds, Draft, Numbers
+from rag.checks import Adds, Asked, Draft, Numbers
 from rag.errors import ConfigError
 from rag.prompt import messages, numbered, passages, sanitize
 from rag.retriever import Retriever
@@ -173,6 +173,8 @@ def _draft(claim, lang, source, source_lang="de"):
             "Es gingen mehr als eine Million Bestellungen ein.",
             "de",
         ),
+        ("The film took $17.1 million at the weekend.", "en", "The film made $17.1m (£8.8m) at the weekend.", "en"),
+        ("Jedes Jahr streiten 15,000 Paare vor Gericht.", "de", "15,000 couples go to court each year.", "en"),
     ],
 )
 def test_a_correct_paraphrase_passes_the_number_check(claim, lang, source, source_lang):
@@ -187,6 +189,8 @@ def test_a_correct_paraphrase_passes_the_number_check(claim, lang, source, sourc
         ("Revenue was 351 trillion dollars.", "en", "Revenue was 35.1 billion dollars.", "en"),
         ("Der Streik dauert vier Tage.", "de", "The strike lasts 3 days.", "en"),
         ("The share fell by 4.9%.", "en", "Die Aktie verlor bis zu 4,8%.", "de"),
+        ("The film took $17.1 billion.", "en", "The film made $17.1m (£8.8m).", "en"),
+        ("Es streiten 15,000 Millionen Paare.", "de", "15,000 couples go to court.", "en"),
     ],
 )
 def test_a_wrong_number_fails_the_number_check(claim, lang, source, source_lang):
@@ -362,3 +366,58 @@ def test_default_model_answers_in_the_question_language_with_exact_citations_and
             assert doc[c.start : c.end] == c.text and doc[c.quote_start : c.quote_end] == c.quote
     streamed = list(assistant.ask_stream("Wie viele Parameter hat Qwen3-Max?"))
     assert "".join(p for p in streamed[:-1]) and "Billion" in streamed[-1].text and streamed[-1].citations
+
+
+@pytest.mark.parametrize("question, lang, reply, passes", [
+    ("How many seats will the new stadium have?", "en", "The stadium will have 60,000 seats.", True),
+    ("Wie alt ist der Verteidiger?", "de", "Der Verteidiger ist 25 Jahre alt.", True),
+    ("Wie viele Versuche legten sie?", "de", "Sie legten sieben Versuche.", True),         # a number word
+    ("When is the game released?", "en", "It is released on 25 February.", True),
+    ("Wann sollen die Apps erscheinen?", "de", "Die Apps sollen Ende November erscheinen.", True),
+    ("Who is the editor-in-chief?", "en", "The editor-in-chief is Florian Harms.", True),
+    ("Where did the singer die?", "en", "The singer died in Los Angeles.", True),
+    ("Why did the coach resign?", "en", "He resigned for personal reasons.", True),    # asks for no kind: passes
+    ("How many lives would a 50mg limit save?", "en", "A 50mg limit would save lives on the roads.", False),
+    ("Wie viel Preisgeld wird beim Turnier ausgeschüttet?", "de", "Beim Turnier treffen sich die besten Spieler.",
+     False),
+    ("When will the new rules apply?", "en", "The new rules apply to all candidates.", False),
+    ("Who is the chief executive of the firm?", "en", "The firm is based in the city and makes drugs.", False),
+])
+def test_an_answer_must_state_the_kind_of_thing_its_question_asks_for(question, lang, reply, passes):
+    verdict = Asked()(Draft(question, lang, [], [1], reply))
+    assert verdict.passed == passes, verdict.reason
+
+
+def test_each_shown_sentence_brings_the_next_one_of_its_chunk_with_the_window():
+    text = "Die Firma legte Zahlen vor. Der Umsatz stieg auf 3 Milliarden. Das Wetter war gut. Ende."
+    spans = split_sentences(text, 0)
+    hit = Hit("a.txt", text, 0, len(text), 1.0, sentences=tuple((a, b, s) for (a, b), s in
+                                                                 zip(spans, [0.9, 0.5, 0.4, 0.3])))
+    alone = passages([hit], 200, most=4, margin=0.1)
+    windowed = passages([hit], 200, most=4, margin=0.1, window=1)
+    assert [p.text for p in alone] == ["Die Firma legte Zahlen vor."]
+    assert [p.text for p in windowed] == ["Die Firma legte Zahlen vor. Der Umsatz stieg auf 3 Milliarden."]
+    assert passages([hit], len("Die Firma legte Zahlen vor."), most=4, margin=0.1, window=1)[0].text == alone[0].text
+
+
+def test_a_sentence_stating_what_the_question_asks_for_can_outrank_a_closer_one():
+    text = "Der Konzern steht gut da. Der Gewinn lag bei 5 Millionen Euro."
+    spans = split_sentences(text, 0)
+    hit = Hit("a.txt", text, 0, len(text), 1.0, sentences=tuple((a, b, s) for (a, b), s in zip(spans, [0.9, 0.87])))
+    plain = passages([hit], 40, most=1, margin=1.0)
+    boosted = passages([hit], 40, most=1, margin=1.0, boost=lambda t, lang: 0.05 if "Millionen" in t else 0.0)
+    assert plain[0].text.startswith("Der Konzern") and boosted[0].text.startswith("Der Gewinn")
+
+
+def test_names_reads_a_question_asked_across_languages_in_the_articles_words_not_its_own():
+    from rag.checks import Names
+    from rag.prompt import Evidence, Passage
+
+    def draft(article_lang):
+        hit = Hit("a.txt", "Early estimates from the World Bank put the aid at $5bn.", 0, 56, 1.0)
+        evidence = [Evidence(1, Passage(1, hit, 0, 56, hit.text), 0, 56, hit.text, 0.9, article_lang)]
+        return Draft("Wie viel Hilfe braucht Südasien laut Weltbank?", "de", evidence)
+
+    names = Names(known=lambda word: word.lower() in {"world", "bank"})
+    assert names(draft("en")).passed                      # "Südasien", "Weltbank": the English article's "World Bank"
+    assert not names(draft("de")).passed and "Südasien" in names(draft("de")).reason

@@ -242,3 +242,46 @@ def test_a_streamed_draft_counts_as_replaced_only_when_its_words_change():
 
     assert not replaced("Eddie Wu ist CEO.", "Eddie Wu ist CEO [1].") and not replaced("", "Dazu steht nichts.")
     assert replaced("Eddie Wu ist CEO.", "Dazu steht in den Artikeln nichts.")
+
+
+def test_news_sets_ask_about_disjoint_articles_of_their_collection_and_quote_them():
+    from eval.sets import get_set
+
+    dev, held, everything = get_set("news-dev"), get_set("news-heldout"), get_set("news-heldout-all")
+    assert len(held.files) == 300 and dev.files == held.files and everything.files == ()
+    assert len(held.rows) >= 100 and len(dev.rows) >= 60 and everything.rows == held.rows
+
+    def articles(s):
+        return {src for r in s.rows for src in r["sources"]}
+
+    assert not articles(dev) & articles(held) and articles(dev) | articles(held) <= set(held.files)
+    for qaset in (dev, held):
+        unanswerable = [r for r in qaset.rows if not r["answerable"]]
+        assert len(unanswerable) >= 0.15 * len(qaset.rows)
+        assert {r["group"] for r in qaset.rows} >= {"de>de", "en>en", "de>en", "en>de"}
+        for r in qaset.rows:
+            for src in r["sources"]:
+                text = " ".join((qaset.folder / src).read_bytes().decode("utf-8", "replace").split())
+                assert all(" ".join(e.split()) in text for e in r["evidence"]), r["id"]
+
+
+def test_evidence_only_scores_what_the_model_would_be_shown_without_asking_it(tmp_path, corpus, tiny, tiny_embedder):
+    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+    retriever = Retriever(load(tiny.index_path, tiny.embedder), tiny_embedder, tiny)
+    assistant = Assistant(retriever, None, tiny)           # no generator: asking the model would fail
+    question = "Joseph Tsai Alibaba"
+    shown, _ = assistant.evidence(question)
+    quote = " ".join(shown[0].text.split()[:6])
+    rows = [{"id": "in", "question": question, "answers": [["x"]], "sources": [shown[0].hit.source],
+             "evidence": [quote], "answerable": True, "gold_spans": [], "group": "de", "history": []},
+            {"id": "out", "question": question, "answers": [["x"]], "sources": [shown[0].hit.source],
+             "evidence": ["a sentence no article holds"], "answerable": True, "gold_spans": [], "group": "de",
+             "history": []},
+            {"id": "none", "question": question, "answers": [], "sources": [], "evidence": [], "answerable": False,
+             "gold_spans": [], "group": "de", "history": []}]
+    results = run(rows, assistant, tmp_path / "ev", settings_key(tiny, "ev"), answers=False, progress=False,
+                  evidence_only=True)
+    assert [r["evidence_hit"] for r in results] == [True, False, None]
+    assert results[0]["evidence_chars"] == sum(len(p.text) for p in shown) and "answer" not in results[0]
+    metrics = compute_metrics(results)
+    assert metrics["evidence"]["recall"] == 0.5 and metrics["evidence"]["n"] == 2 and "answers" not in metrics
