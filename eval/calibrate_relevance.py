@@ -23,18 +23,14 @@ def best_scores(name: str, settings) -> list[tuple[bool, float]]:
     from argparse import Namespace
 
     from eval.harness import _indexed
-    from rag.prompt import numbered, passages
+    from rag.assistant import Assistant
     from rag.retriever import get_retriever
     qaset = get_set(name)
     index_dir = _indexed(qaset.documents, Namespace(index_dir=None, quiet=True), settings) if qaset.documents else None
     retriever = get_retriever(index_dir, settings)
-    s, out = settings, []
-    questions = [r["question"] for r in qaset.rows]
-    for row, hits in zip(qaset.rows, retriever.search_many(questions, s.answer_chunks)):
-        shown = passages(hits, s.evidence_chars, most=s.answer_sources, margin=s.evidence_margin,
-                         gap_chars=s.evidence_gap_chars)
-        out.append((row["answerable"], max((e.score for e in numbered(shown)), default=0.0)))
-    return out
+    assistant = Assistant(retriever, None, settings)           # the product's own evidence step, no LLM
+    return [(row["answerable"], max((e.score for e in assistant.evidence(row["question"])[1]), default=0.0))
+            for row in qaset.rows]
 
 
 def table(scores: list[tuple[bool, float]], floors) -> list[dict]:

@@ -21,9 +21,10 @@ import numpy as np
 
 from eval.sets import get_set
 from index.lexical import word_start
+from rag.assistant import Assistant
 from rag.checks import question_names
 from rag.lang import detect
-from rag.prompt import messages, numbered, passages
+from rag.prompt import messages
 
 VERIFY = "Do the sources above state the answer to this question? Reply yes or no."
 
@@ -37,9 +38,8 @@ def _evidence(name: str, limit: int, settings):
     r, s = get_retriever(index, settings), settings
     for row in qaset.rows[:limit or None]:
         hits = r.search(row["question"], s.answer_chunks)
-        shown = passages(hits, s.evidence_chars, most=s.answer_sources, margin=s.evidence_margin,
-                         gap_chars=s.evidence_gap_chars)
-        yield row, r, shown, numbered(shown, lambda h: h.language or detect(h.text, r.language)), hits
+        shown, evidence = Assistant(r, None, s).evidence(row["question"])
+        yield row, r, shown, evidence, hits
 
 
 def _found(word: str, tokens: set[str]) -> bool:

@@ -5,7 +5,7 @@ reply's text) and returns a `Verdict`. "before" checks look at the evidence only
 asked, so a failed one costs no LLM call; "after" checks read the reply once it is complete, before its
 citations are attached. A failed check turns the answer into "the articles don't say" and says why.
 
-    checks = get_checks("relevance,names,cited,numbers,adds", known=retriever.known)
+    checks = get_checks("relevance,names,cited,numbers,adds,asked", known=retriever.known)
     verdict = checks[-1](Draft("How much?", "en", evidence, cited=[2], text="It costs 3 billion euros."))
 
 Switch checks off with the `checks` setting (`RAG_CHECKS=cited,numbers`); `rag ask --explain` shows verdicts.

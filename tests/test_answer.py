@@ -31,9 +31,7 @@ def plain(tiny):
 
 
 def _evidence(retriever, question, settings=None):
-    s = settings or retriever.settings
-    return numbered(passages(retriever.search(question, s.answer_chunks), s.evidence_chars, most=s.answer_sources,
-                             margin=s.evidence_margin, gap_chars=s.evidence_gap_chars), lambda t: "de")
+    return Assistant(retriever, None, settings or retriever.settings).evidence(question)[1]
 
 
 def test_the_reply_cites_its_sentence_first_and_the_citation_is_that_sentence_exactly(retriever, plain, corpus):
