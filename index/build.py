@@ -77,6 +77,8 @@ def read_corpus(folder: Path, progress: bool = True) -> tuple[list[Document], li
             skipped.append((path.relative_to(folder).as_posix(), str(e)))
         except OSError as e:
             skipped.append((path.relative_to(folder).as_posix(), f"cannot read: {e.strerror}"))
+        except Exception as e:      # one bad file is skipped with its reason, never an aborted build
+            skipped.append((path.relative_to(folder).as_posix(), f"could not be read ({type(e).__name__}: {e})"))
     return docs, skipped
 
 

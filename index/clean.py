@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 
 _MONTH_NAMES = {
@@ -26,14 +27,25 @@ HEAD_LINES = 6
 
 
 def _dates(text: str):
-    """(start, end, iso) of every date mentioned, in text order."""
-    found = {}
+    """(start, end, iso) of every date mentioned, in text order; a date inside an earlier pattern's date is skipped.
+
+    Linear in the number of dates: only dates starting within the longest date's length before a match can hold
+    it (a file of 16,000 dates must not stall a build).
+    """
+    found: dict[int, tuple[int, str]] = {}
+    starts: list[int] = []
+    longest = 0
     for pattern, order in _DATES:
         for m in pattern.finditer(text):
             iso = _iso(m.groups(), order)
-            if iso and not any(a <= m.start() < b for a, b in found):
-                found[(m.start(), m.end())] = iso
-    return sorted((a, b, iso) for (a, b), iso in found.items())
+            if not iso:
+                continue
+            near = starts[bisect.bisect_left(starts, m.start() - longest):bisect.bisect_right(starts, m.start())]
+            if not any(found[a][0] > m.start() for a in near):
+                bisect.insort(starts, m.start())
+                found[m.start()] = (m.end(), iso)
+                longest = max(longest, m.end() - m.start())
+    return [(a, found[a][0], found[a][1]) for a in starts]
 
 
 def _cued(text: str, a: int) -> bool:
@@ -43,6 +55,8 @@ def _cued(text: str, a: int) -> bool:
 
 def _dateline(line: str, a: int, b: int) -> bool:
     """A date that stands as a date line or byline, not inside a sentence ("Am 3. Oktober 1990 wurde ...")."""
+    if a > 300:             # four words or fewer before a date line; a long line's later dates are in sentences
+        return False
     before = line[:a].split()
     long_lower = [w for w in before if w[:1].islower() and len(w) > 3]
     return len(before) <= 4 and not long_lower and _AFTER_OK.match(line[b:]) is not None

@@ -41,6 +41,9 @@ def discover(folder: str | Path) -> list[Path]:
 def read_document(path: str | Path, root: str | Path) -> Document:
     """Load one file; raise `InputError` (with the fix) when it cannot be used."""
     path, root = Path(path), Path(root)
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise InputError(f"{path.name}: a link to a file outside the folder ({path.resolve()}); it was skipped. "
+                         "Copy the file into the folder to index it")
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise InputError(f"{path.name}: unsupported type; use one of {', '.join(sorted(SUFFIXES))}")
@@ -114,12 +117,19 @@ def _html_plain(markup: str) -> tuple[str, str]:
 
 def _pdf(path: Path) -> str:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, PyPdfError
 
     try:
-        pages = [p.extract_text() or "" for p in PdfReader(str(path)).pages]
-    except (PdfReadError, ValueError, KeyError) as e:
-        raise InputError(f"{path.name}: unreadable PDF ({e}); re-export it or convert it to text") from None
+        reader = PdfReader(str(path))
+        if reader.is_encrypted:
+            raise InputError(f"{path.name}: the PDF is encrypted; save an unprotected copy or convert it to text")
+        pages = [p.extract_text() or "" for p in reader.pages]
+    except DependencyError:         # reading it would need a decryption library: it is encrypted
+        raise InputError(f"{path.name}: the PDF is encrypted; save an unprotected copy or convert it to text") from None
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, NotImplementedError,
+            RecursionError, ZeroDivisionError) as e:     # what malformed PDFs raise inside pypdf
+        raise InputError(f"{path.name}: unreadable PDF ({type(e).__name__}: {e}); re-export it or convert it to "
+                         "text") from None
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     if not text:
         raise InputError(f"{path.name}: the PDF has no text layer (scanned?); run OCR on it first")

@@ -16,6 +16,7 @@ import argparse
 import functools
 import json
 import math
+import re
 import shutil
 import sys
 
@@ -126,7 +127,7 @@ def _index(args, settings: Settings) -> int:
     report = build_index(args.folder or settings.corpus_path, settings.index_path, settings=settings,
                          rebuild=args.rebuild)
     for name, why in report.skipped:
-        print(f"skipped {name}: {why}", file=sys.stderr)
+        print(printable(f"skipped {name}: {why}"), file=sys.stderr)
     print(report.summary())
     return 0
 
@@ -141,14 +142,14 @@ def _search(args, settings: Settings) -> int:
         print("no matching passages")
     for n, h in enumerate(hits, 1):
         meta = ", ".join(x for x in (h.date, f"chars {h.start}-{h.end}") if x)
-        print(f"[{n}] {h.source} ({meta}) score {h.score:.4f}")
+        print(printable(f"[{n}] {h.source} ({meta}) score {h.score:.4f}"))
         if h.heading:
-            print(f"    § {h.heading}")
+            print(printable(f"    § {h.heading}"))
         if h.sentence_start is not None:
             best = " ".join(h.text[h.sentence_start - h.start:h.sentence_end - h.start].split())
-            print(f"    » {best}")
+            print(printable(f"    » {best}"))
         text = " ".join(h.text.split())
-        print("    " + (text[:300] + " …" if len(text) > 300 else text))
+        print(printable("    " + (text[:300] + " …" if len(text) > 300 else text)))
     return 0
 
 
@@ -169,6 +170,7 @@ def _ask(args, settings: Settings) -> int:
     live = sys.stdout.isatty() and not args.json     # a pipe or file gets the checked answer only, once
     for piece in _pieces(args, settings):
         if isinstance(piece, str):
+            piece = printable(piece)
             draft += piece
             if live:
                 print(piece, end="", flush=True)
@@ -177,13 +179,27 @@ def _ask(args, settings: Settings) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
-    print(redraw(draft, answer.text, shutil.get_terminal_size().columns) if live else answer.text)
+    text = printable(answer.text)
+    print(redraw(draft, text, shutil.get_terminal_size().columns) if live else text)
     for c in answer.citations:
-        print(f"[{c.n}] {c.source}" + (f" ({c.date})" if c.date else "") + f", chars {c.quote_start}-{c.quote_end}")
-        print(f"    „{' '.join(c.quote.split())}“")
+        print(printable(f"[{c.n}] {c.source}" + (f" ({c.date})" if c.date else "")
+                        + f", chars {c.quote_start}-{c.quote_end}"))
+        print(printable(f"    „{' '.join(c.quote.split())}“"))
     if args.explain:
-        print(explain(answer))
+        print(printable(explain(answer)))
     return 0
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    r"""Text for the terminal: control characters removed, so an article's escape sequences cannot reach it.
+
+    >>> printable("Kurs \x1b[2J\x1b]0;owned\x07steigt\n")
+    'Kurs [2J]0;ownedsteigt\n'
+    """
+    return _CONTROL.sub("", text)
 
 
 def explain(answer) -> str:

@@ -68,22 +68,49 @@ def test_a_folder_of_bad_files_indexes_the_good_ones_and_says_why_for_the_rest(t
     (docs / "page.html").write_text("<html><body><script>steal(document.cookie)</script><p>Zeta wächst in Linz.</p>"
                                     "<img src=x onerror=alert(1)></body></html>", encoding="utf-8")
     (docs / "scan.pdf").write_bytes(_pdf(None))
+    encrypt = (b"/Encrypt << /Filter /Standard /V 5 /R 6 /Length 256 /O <" + b"00" * 48 + b"> /U <" + b"00" * 48
+               + b"> /OE <" + b"00" * 32 + b"> /UE <" + b"00" * 32 + b"> /P -4 /Perms <" + b"00" * 16 + b"> >>")
+    (docs / "locked.pdf").write_bytes(_pdf("Zeta secret").replace(b"/Root 1 0 R >>", b"/Root 1 0 R " + encrypt
+                                                                     + b" /ID [<01> <01>] >>"))
+    (docs / "cyclic.pdf").write_bytes(_pdf("Zeta loop").replace(b"/Kids [3 0 R]", b"/Kids [2 0 R]"))
+    secret = tmp_path / "private" / "id_rsa.txt"
+    secret.parent.mkdir()
+    secret.write_text("Geheimer Schlüssel Zeta-Tresor 4711\n", encoding="utf-8")
+    (docs / "notes.txt").symlink_to(secret)
     with open(docs / "dump.txt", "w", encoding="utf-8") as fh:               # 50 MB of text
         line = "Alibaba meldet Zahlen. " * 40 + "\n"
         for _ in range(50 * 2**20 // len(line) + 1):
             fh.write(line)
     report = build_index(docs, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
     reasons = dict(report.skipped)
-    assert report.documents == 3 and set(reasons) == {"binary.txt", "empty.txt", "scan.pdf", "dump.txt"}
+    assert report.documents == 3 and set(reasons) == {"binary.txt", "empty.txt", "scan.pdf", "dump.txt",
+                                                      "locked.pdf", "cyclic.pdf", "notes.txt"}
+    assert "outside the folder" in reasons["notes.txt"]
+    assert "encrypted" in reasons["locked.pdf"] and "unreadable PDF" in reasons["cyclic.pdf"]
     assert "looks binary" in reasons["binary.txt"] and "no text" in reasons["empty.txt"]
     assert "OCR" in reasons["scan.pdf"] and "over the 20 MB limit" in reasons["dump.txt"]
     ix = load(tiny.index_path, tiny.embedder)
     text = " ".join(c.text for c in ix.chunks)
     assert "Börse in Zürich" in text and "Zeta wächst in Linz" in text
-    assert "steal" not in text and "onerror" not in text and "<" not in text
+    assert "steal" not in text and "onerror" not in text and "<" not in text and "Tresor" not in text
 
     empty = tmp_path / "nothing"
     empty.mkdir()
     with pytest.raises(InputError, match="nothing to index"):
         build_index(empty, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
     assert load(tiny.index_path, tiny.embedder).name == report.snapshot     # the good index is still live
+
+
+def test_escape_sequences_in_an_article_never_reach_the_terminal(tmp_path, models_dir, monkeypatch, capsys):
+    from rag.cli import main
+    monkeypatch.setenv("RAG_MODELS_DIR", models_dir)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "\x1b[31mrot.txt").write_text("Zeta Kurs\n\nDer Kurs von Zeta \x1b[2J\x1b]0;owned\x07steigt um 5 Prozent. "
+                                          "Zeta baut Roboter.\n", encoding="utf-8")
+    base = ["--home", str(tmp_path / "home"), "--offline", "--embedder", "all-minilm-l6-v2"]
+    assert main([*base, "index", str(docs)]) == 0
+    assert main([*base, "search", "Zeta Kurs"]) == 0
+    out = capsys.readouterr()
+    assert "steigt um 5 Prozent" in out.out and "\x1b" not in out.out and "\x07" not in out.out
+    assert not any(seq in out.err for seq in ("\x1b[31m", "\x1b[2J", "\x1b]0;owned"))   # progress bars are ours

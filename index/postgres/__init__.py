@@ -54,12 +54,16 @@ MIGRATIONS = [
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for messages.
+    """The URL or key=value DSN without its password, for messages.
 
-    >>> redact("postgresql://rag:secret@db:5432/rag")
-    'postgresql://rag:***@db:5432/rag'
+    >>> redact("postgresql://rag:secret@db:5432/rag"), redact("postgresql://rag:p@ss@db/rag")
+    ('postgresql://rag:***@db:5432/rag', 'postgresql://rag:***@db/rag')
+    >>> redact("host=db password=secret user=rag"), redact("postgresql://db/rag?sslmode=require&password=secret")
+    ('host=db password=*** user=rag', 'postgresql://db/rag?sslmode=require&password=***')
     """
-    return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
+    url = re.sub(r"(//[^:/@]+):[^/]*@", r"\1:***@", url)              # user:password@host (the last @ ends it)
+    url = re.sub(r"([?&]password=)[^&#]*", r"\1***", url, flags=re.I)
+    return re.sub(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url, flags=re.I)
 
 
 def connect(url: str, autocommit: bool = True):

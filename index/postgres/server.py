@@ -97,15 +97,23 @@ def _url(home: Path) -> str:
     return f"postgresql://{USER}:{password}@127.0.0.1:{port}/{DATABASE}"
 
 
+def _private(path: Path, text: str) -> None:
+    """Write `text` to a new file that is readable by its owner only from the moment it exists."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
 def _init(base: Path, user: str | None) -> None:
     """initdb with password authentication; the password is written first, readable by its owner only."""
     shutil.rmtree(base / "data", ignore_errors=True)      # a half-made folder from an interrupted first start
     pw = base / "password"
     if not pw.exists():
-        pw.write_text(secrets.token_urlsafe(18))
+        _private(pw, secrets.token_urlsafe(18))
     pw.chmod(0o600)
     pwfile = base / ".pwfile"
-    pwfile.write_text(pw.read_text())
+    pwfile.unlink(missing_ok=True)
+    _private(pwfile, pw.read_text())
     (base / "data").mkdir(mode=0o700)
     if user:
         entry = pwd.getpwnam(user)
