@@ -84,13 +84,25 @@ def read_corpus(folder: Path, progress: bool = True) -> tuple[list[Document], li
 
 def build_index(corpus_dir: str | Path | None = None, index_dir: str | Path | None = None, *,
                 settings: Settings | None = None, embedder: Embedder | None = None,
-                rebuild: bool = False, progress: bool = True) -> BuildReport:
-    """Create or update the index at `index_dir` from the articles in `corpus_dir`."""
+                rebuild: bool = False, progress: bool = True, also: Path | None = None,
+                exclude: frozenset[str] = frozenset()) -> BuildReport:
+    """Create or update the index at `index_dir` from the articles in `corpus_dir`.
+
+    `also` is a second folder (the app's uploads) whose articles join the index under their own names, and
+    `exclude` names documents left out (removed in the app): neither touches a file of `corpus_dir`.
+    """
     t0 = time.perf_counter()
     settings = settings or load_settings()
     corpus = Path(corpus_dir) if corpus_dir else settings.corpus_path
     out = Path(index_dir) if index_dir else settings.index_path
     docs, skipped = read_corpus(corpus, progress)
+    if also is not None and also.is_dir() and any(also.iterdir()):
+        taken = {d.id for d in docs}
+        extra, extra_skipped = read_corpus(also, progress)
+        skipped += extra_skipped + [(d.id, "a document of that name is in the articles folder") for d in extra
+                                    if d.id in taken]
+        docs += [d for d in extra if d.id not in taken]
+    docs = [d for d in docs if d.id not in exclude]
     if not docs:
         why = "; ".join(f"{f}: {r}" for f, r in skipped[:5]) or "the folder has no .txt/.md/.html/.pdf files"
         raise InputError(f"nothing to index in {corpus}: {why}")

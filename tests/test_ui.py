@@ -124,22 +124,37 @@ def test_gradio_client_calls_the_ask_endpoint(app_url):
     assert doc[c["start"]:c["end"]] == c["quote"] and f"[{c['n']}]" in result["text"]
 
 
-def test_uploads_cannot_escape_the_library(tmp_path, models_dir):
+def test_uploads_and_removals_never_touch_the_users_folder(tmp_path, models_dir):
     from rag.errors import InputError
     from ui.library import Library
     settings = Settings(home=str(tmp_path / "h"), models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2")
     corpus = tmp_path / "corpus"
     shutil.copytree(SAMPLE_ARTICLES, corpus)
+
+    def snapshot():
+        return {p.relative_to(corpus).as_posix(): p.read_bytes() for p in sorted(corpus.rglob("*"))}
+    before = snapshot()
     lib = Library(settings, tmp_path / "ix", corpus)
     evil = tmp_path / "evil.txt"
     evil.write_text("Ein Text über Alibaba.", encoding="utf-8")
     lib.add([evil], ["../../outside.txt"])
-    assert (corpus / "outside.txt").is_file() and not (tmp_path / "outside.txt").exists()
+    assert (lib.uploads / "outside.txt").is_file() and not (tmp_path / "outside.txt").exists()
     with pytest.raises(InputError, match="only .txt"):
         lib.add([evil], ["script.sh"])
     with pytest.raises(InputError, match="no document"):
         lib.remove("../ix/CURRENT")
-    assert "outside.txt" in {d["id"] for d in lib.documents()}
+    users = sorted(before)[0]
+    with pytest.raises(InputError, match="already in the library"):          # never overwritten
+        lib.add([evil], [users])
+    lib.remove(users)                                                         # the user's article: out of the index
+    lib.remove("outside.txt")                                                 # the app's own upload: deleted
+    ids = {d["id"] for d in lib.documents()}
+    assert users not in ids and "outside.txt" not in ids and not (lib.uploads / "outside.txt").exists()
+    with pytest.raises(InputError, match="already in the library"):          # the folder's name stays taken
+        lib.add([evil], [users])
+    lib.add([evil], ["neu.txt"])
+    assert "neu.txt" in {d["id"] for d in lib.documents()} and len(lib.documents()) == len(before)
+    assert snapshot() == before                                               # byte for byte, nothing added
 
 
 def test_eight_browser_sessions_at_once_each_get_their_own_answer(page, app_url):

@@ -1,13 +1,19 @@
-"""The app's document library: a corpus folder it may write to, and the index built from it.
+"""The app's document library: the articles folder (never written to), its own uploads, and the index of both.
 
-    lib = Library(settings)                  # <home>/ui/corpus, seeded with the sample articles
+    lib = Library(settings)                  # the sample articles, uploads under <home>/ui/library/<index>/
     lib.add([Path("neu.txt")]); lib.remove("neu.txt"); lib.documents()
+
+The articles folder may be the user's own (`rag ui --index DIR` reads it from the index): the app never
+writes, overwrites or deletes a file there. Uploads go to the app's own folder; removing an upload deletes that
+copy, removing one of the folder's articles only leaves it out of the index (kept in `removed.json`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
-import shutil
 import unicodedata
 from pathlib import Path
 
@@ -45,42 +51,71 @@ class Library:
             corpus_dir = open_index(self.index_dir, settings).manifest.get("corpus") or None
             if corpus_dir is None:
                 raise InputError(f"the index at {index_dir} does not record its articles folder; pass --corpus FOLDER")
-        self.corpus_dir = Path(corpus_dir) if corpus_dir else settings.home_path / "ui" / "corpus"
-        if not self.corpus_dir.exists():
-            shutil.copytree(SAMPLE_ARTICLES, self.corpus_dir)      # a writable copy: uploads go next to them
+        legacy = settings.home_path / "ui" / "corpus"           # the app's own copy in earlier versions
+        self.corpus_dir = Path(corpus_dir) if corpus_dir else legacy if legacy.is_dir() else SAMPLE_ARTICLES
+        where = settings.postgres_url if settings.store == "postgres" else str(self.index_dir.resolve())
+        self.own = settings.home_path / "ui" / "library" / hashlib.sha256(where.encode()).hexdigest()[:16]
+        self.uploads = self.own / "uploads"
+        self.uploads.mkdir(parents=True, exist_ok=True)
         if not has_index(settings, self.index_dir):
             self.rebuild()
 
+    @property
+    def removed(self) -> frozenset[str]:
+        """The articles folder's documents removed in the app (left out of the index, their files untouched)."""
+        path = self.own / "removed.json"
+        return frozenset(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else frozenset()
+
+    def _set_removed(self, ids: frozenset[str]) -> None:
+        tmp = self.own / "removed.json.tmp"
+        tmp.write_text(json.dumps(sorted(ids)), encoding="utf-8")
+        os.replace(tmp, self.own / "removed.json")
+
     def rebuild(self, progress: bool = True) -> BuildReport:
-        """Bring the index in line with the corpus folder (only new or changed text is embedded)."""
+        """Bring the index in line with the articles folder and the uploads (only new or changed text is embedded)."""
         from rag.retriever import _embedder
         return build_index(self.corpus_dir, self.index_dir, settings=self.settings,
-                           embedder=_embedder(self.settings), progress=progress)
+                           embedder=_embedder(self.settings), progress=progress, also=self.uploads,
+                           exclude=self.removed)
 
     def add(self, files: list[Path], names: list[str] | None = None) -> BuildReport:
-        """Copy uploaded files in (checked type and size, sanitised names) and index them."""
+        """Copy uploaded files into the app's upload folder (checked type, size and name) and index them.
+
+        A name the library already holds is refused: an upload never replaces another document.
+        """
         names = names or [Path(f).name for f in files]
+        held = {d["id"] for d in self.documents()} | {p.name for p in self.uploads.iterdir()}
+        targets = []
         for f, name in zip(files, names):
             target = safe_name(name)
             if not target or not target.endswith(ALLOWED):
                 raise InputError(f"{name!r}: only {', '.join(ALLOWED)} files can be added")
             if Path(f).stat().st_size > MAX_UPLOAD_MB * 2**20:
                 raise InputError(f"{name!r} is over {MAX_UPLOAD_MB} MB; split it or index its folder with `rag index`")
-            shutil.copyfile(f, self.corpus_dir / target)
+            if target in held or target in targets or (self.corpus_dir / target).exists():
+                raise InputError(f"{target!r} is already in the library; remove it first or rename the file")
+            targets.append(target)
+        for f, target in zip(files, targets):
+            (self.uploads / target).write_bytes(Path(f).read_bytes())
+            self._set_removed(self.removed - {target})
         report = self.rebuild()
-        bad = [f"{n}: {why}" for n, why in report.skipped if n in {safe_name(x) for x in names}]
+        bad = [f"{n}: {why}" for n, why in report.skipped if n in set(targets)]
         if bad:
             raise InputError("could not index " + "; ".join(bad))
         return report
 
     def remove(self, doc_id: str) -> BuildReport:
-        """Delete a document from the library and the index."""
-        path = self.corpus_dir / safe_name(doc_id)
-        if safe_name(doc_id) != doc_id or not path.is_file():
+        """Take a document out of the library and the index (an upload's copy is deleted; the user's file never)."""
+        docs = {d["id"] for d in self.documents()}
+        if doc_id not in docs:
             raise InputError(f"no document {doc_id!r} in the library")
-        if len([p for p in self.corpus_dir.iterdir() if p.is_file()]) == 1:
+        if len(docs) == 1:
             raise InputError("the last document cannot be removed; add another one first")
-        path.unlink()
+        upload = self.uploads / doc_id
+        if safe_name(doc_id) == doc_id and upload.is_file():
+            upload.unlink()
+        else:
+            self._set_removed(self.removed | {doc_id})
         return self.rebuild()
 
     def documents(self) -> list[dict]:
