@@ -202,3 +202,51 @@ def test_the_app_listens_on_localhost_and_serves_no_file_outside_its_folders(app
                     assert b"root:x:" not in body and b"sha256" not in body and b"def test_" not in body, url
             except urllib.error.HTTPError as e:
                 assert e.code in (400, 403, 404, 405), (url, e.code)
+
+
+def test_article_markup_is_shown_as_text_and_loads_nothing(tmp_path, models_dir):
+    """An article's Markdown image or link, quoted in an answer, neither loads a remote resource nor links out."""
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    from ui.app import serve
+    hits = []
+
+    class Tracker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    tracker = http.server.HTTPServer(("127.0.0.1", free_port()), Tracker)
+    threading.Thread(target=tracker.serve_forever, daemon=True).start()
+    spy = f"http://127.0.0.1:{tracker.server_port}"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "zeta.txt").write_text(f"Zeta Bericht\n\nZeta baut Roboter ![logo]({spy}/pixel.png) und mehr "
+                                   f"[hier klicken]({spy}/phish) <img src='{spy}/raw.png'> {spy}/auto in Graz.\n",
+                                   encoding="utf-8")
+    settings = Settings(home=str(tmp_path / "h"), models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2",
+                        generator="echo", llm="smollm2-135m", checks="cited")
+    port = free_port()
+    app = serve(settings, tmp_path / "ix", docs, host="127.0.0.1", port=port, block=False)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page()
+            open_app(page, f"http://127.0.0.1:{port}")
+            ask_in_app(page, "Was baut Zeta in Graz?")
+            page.locator("#chat details.citation summary").first.click()
+            page.wait_for_timeout(1500)
+            chat = page.locator("#chat")
+            assert "hier klicken" in chat.inner_text()
+            assert chat.locator(f"img[src^='{spy}']").count() == 0 and chat.locator(f"a[href^='{spy}']").count() == 0
+            browser.close()
+    finally:
+        app.close()
+        tracker.shutdown()
+    assert hits == []

@@ -41,7 +41,8 @@ def build_app(library: Library, settings: Settings) -> gr.Blocks:
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
-                    chat = gr.Chatbot(elem_id="chat", height=480, label="Conversation")
+                    # articles are text: no Markdown, so a quoted image or link loads and links nothing
+                    chat = gr.Chatbot(elem_id="chat", height=480, label="Conversation", render_markdown=False)
                     question = gr.Textbox(elem_id="question", show_label=False, lines=1,
                                           placeholder="Frage auf Deutsch oder English question …")
                     with gr.Row():
