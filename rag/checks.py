@@ -90,10 +90,6 @@ class Names:
     def __call__(self, draft: Draft) -> Verdict:
         if self.known is None:
             return Verdict(self.name, True, "no index vocabulary to look names up in")
-        best = max(draft.evidence, key=lambda e: e.score, default=None)
-        if best is not None and best.language and best.language != draft.language:
-            # a question asked across languages names things in its own words ("Weltbank"), its articles in theirs
-            return Verdict(self.name, True, f"asked in {draft.language} of {best.language} articles")
         unknown = [w for w in question_names(draft.question) if not self.known(w)]
         if len(unknown) > self.MOST_UNKNOWN:
             return Verdict(self.name, False, f"no article mentions {', '.join(unknown)}")

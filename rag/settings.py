@@ -66,14 +66,15 @@ class Settings:
                                   "`rag db start` runs a local one and prints its URL")
     serve_port: int = _user(7861, "port of `rag serve` on 127.0.0.1; `rag ask` uses a server running there")
     answer_chunks: int = _tuning(8, "retrieved chunks whose sentences compete for the prompt")
-    evidence_chars: int = _tuning(1200, "characters of source sentences shown to the LLM")
+    evidence_chars: int = _tuning(900, "characters of source sentences shown to the LLM")
     answer_sources: int = _tuning(4, "at most this many numbered sources in the prompt")
-    evidence_margin: float = _tuning(0.15, "only sentences within this cosine of the best are shown")
+    evidence_margin: float = _tuning(0.06, "only sentences within this cosine of the best are shown")
     evidence_gap_chars: int = _tuning(90, "room beyond the budget for one sentence between two shown ones")
-    evidence_window: int = _tuning(1, "each shown sentence brings this many following sentences of its chunk")
-    evidence_word_bonus: float = _tuning(0.03, "added to a sentence's score per question word it shares, times the "
+    evidence_window: int = _tuning(0, "each shown sentence brings this many following sentences of its chunk "
+                                      "(more evidence shown, not more right answers: docs/answering.md)")
+    evidence_word_bonus: float = _tuning(0.0, "added to a sentence's score per question word it shares, times the "
                                               "share of retrieved sentences without that word (rare words count)")
-    evidence_kind_bonus: float = _tuning(0.05, "added to a sentence's score when it states the kind of thing the "
+    evidence_kind_bonus: float = _tuning(0.0, "added to a sentence's score when it states the kind of thing the "
                                               "question asks for (an amount, a time, a name)")
     embed_batch_size: int = _tuning(16, "texts embedded per batch")
     chunk_tokens: int = _tuning(300, "chunk size in embedder tokens")
