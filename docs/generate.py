@@ -28,7 +28,8 @@ CONFIG_HEAD = """# Configuration
 One frozen `Settings` (`rag/settings.py`). Each layer overrides the one before:
 
 1. the defaults below;
-2. a TOML file: `--config FILE`, `$RAG_CONFIG`, or `./rag.toml` (keys at the top level or under `[rag]`);
+2. a TOML file: `--config FILE`, `$RAG_CONFIG`, `./rag.toml` (which may not set where data goes: `store`, URLs,
+   keys, model and index paths) or `~/.config/rag-news/rag.toml` (keys at the top level or under `[rag]`);
 3. environment variables `RAG_<NAME>` (`RAG_TOP_K=8`, `RAG_OFFLINE=1`);
 4. command-line flags: `--set NAME=VALUE` for any setting (repeatable), and the short forms `--offline`,
    `--embedder`, `--home`, `--index`, `--llm`.

@@ -124,6 +124,9 @@ class Settings:
 
 
 STORES = ("auto", "flat", "hnsw", "postgres")
+# settings that send articles or questions somewhere: a ./rag.toml found by chance may not set them
+ROUTING = frozenset({"store", "postgres_url", "generator", "openai_base_url", "openai_api_key", "llm_path",
+                     "embedder_path", "models_dir", "home", "index_dir"})
 
 
 def _validate(s: Settings) -> Settings:
@@ -166,15 +169,23 @@ def load_settings(config_file: str | Path | None = None, env: dict | None = None
     """Build settings from defaults, a TOML file, RAG_* variables and explicit overrides (None = not given)."""
     env = os.environ if env is None else env
     values: dict = {}
-    path = config_file or env.get("RAG_CONFIG")
+    path, trusted = config_file or env.get("RAG_CONFIG"), True
     if not path and Path("rag.toml").is_file():
-        path = "rag.toml"
+        path, trusted = "rag.toml", False
+    if not path and (user := _user_config(env)).is_file():
+        path = user
     if path:
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as e:
             raise ConfigError(f"cannot read config file {path}: {e}. Fix the file or unset RAG_CONFIG.") from None
-        values.update(data.get("rag", data))
+        data = data.get("rag", data)
+        routed = sorted(set(data) & ROUTING)
+        if not trusted and routed:
+            raise ConfigError(f"./rag.toml sets {', '.join(routed)}, which decide where articles and questions go; "
+                              "a file found in the current folder may not. If you trust it, pass it with --config "
+                              f"rag.toml (or RAG_CONFIG), or move it to {_user_config(env)}")
+        values.update(data)
     types = {f.name: f.type for f in fields(Settings)}
     for name in types:
         key = "RAG_" + name.upper()
@@ -183,6 +194,11 @@ def load_settings(config_file: str | Path | None = None, env: dict | None = None
     values.update({k: v for k, v in overrides.items() if v is not None})
     values = {k: _coerce(k, types.get(k), v) for k, v in values.items() if k in types or _unknown(k)}
     return Settings().replace(**values)
+
+
+def _user_config(env) -> Path:
+    """The user's own config file: `$XDG_CONFIG_HOME/rag-news/rag.toml` (default `~/.config/...`)."""
+    return Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "rag-news" / "rag.toml"
 
 
 def _unknown(name: str) -> bool:

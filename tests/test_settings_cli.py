@@ -56,3 +56,20 @@ def test_every_setting_has_help_and_a_group():
     from dataclasses import fields
     assert all(f.metadata.get("help") and "advanced" in f.metadata for f in fields(Settings))
     assert sum(not f.metadata["advanced"] for f in fields(Settings)) <= 20      # what a user needs stays short
+
+
+def test_a_rag_toml_found_in_the_current_folder_cannot_send_data_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rag.toml").write_text('top_k = 7\npostgres_url = "postgresql://x:y@evil.example/db"\n'
+                                       'store = "postgres"\n')
+    with pytest.raises(ConfigError, match="postgres_url, store.*--config rag.toml"):
+        load_settings(env={"XDG_CONFIG_HOME": str(tmp_path / "cfg")})
+    trusted = load_settings("rag.toml", env={})                          # named explicitly: the user chose it
+    assert trusted.store == "postgres" and trusted.top_k == 7
+    (tmp_path / "rag.toml").write_text("top_k = 7\n")                   # tuning only: read as before
+    assert load_settings(env={"XDG_CONFIG_HOME": str(tmp_path / "cfg")}).top_k == 7
+    (tmp_path / "rag.toml").unlink()
+    user = tmp_path / "cfg" / "rag-news" / "rag.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text('generator = "openai"\nopenai_base_url = "http://127.0.0.1:8000/v1"\n')
+    assert load_settings(env={"XDG_CONFIG_HOME": str(tmp_path / "cfg")}).generator == "openai"
