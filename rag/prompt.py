@@ -195,7 +195,8 @@ def messages(question: str, evidence: list[Evidence], language: str) -> list[dic
     for e in evidence:
         if e.hit.source != doc:
             doc = e.hit.source
-            blocks.append(f"\nArticle: {_one_line(e.hit.title)}" if e.hit.title else "\nArticle:")
+            title = e.hit.title if e.hit.title and not looks_like_instruction(e.hit.title) else ""
+            blocks.append(f"\nArticle: {_one_line(title)}" if title else "\nArticle:")   # a title is article text too
         blocks.append(f"[{e.n}] {gloss(_one_line(e.text), e.language, language)}")
     user = (
         "<sources>"
