@@ -204,12 +204,10 @@ def test_the_app_listens_on_localhost_and_serves_no_file_outside_its_folders(app
                 assert e.code in (400, 403, 404, 405), (url, e.code)
 
 
-def test_article_markup_is_shown_as_text_and_loads_nothing(tmp_path, models_dir):
+def test_article_markup_is_shown_as_text_and_loads_nothing(page, tmp_path, models_dir):
     """An article's Markdown image or link, quoted in an answer, neither loads a remote resource nor links out."""
     import http.server
     import threading
-
-    from playwright.sync_api import sync_playwright
 
     from ui.app import serve
     hits = []
@@ -234,19 +232,17 @@ def test_article_markup_is_shown_as_text_and_loads_nothing(tmp_path, models_dir)
                         generator="echo", llm="smollm2-135m", checks="cited")
     port = free_port()
     app = serve(settings, tmp_path / "ix", docs, host="127.0.0.1", port=port, block=False)
+    tab = page.context.browser.new_page()              # the module's browser: one Playwright per thread
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = browser.new_page()
-            open_app(page, f"http://127.0.0.1:{port}")
-            ask_in_app(page, "Was baut Zeta in Graz?")
-            page.locator("#chat details.citation summary").first.click()
-            page.wait_for_timeout(1500)
-            chat = page.locator("#chat")
-            assert "hier klicken" in chat.inner_text()
-            assert chat.locator(f"img[src^='{spy}']").count() == 0 and chat.locator(f"a[href^='{spy}']").count() == 0
-            browser.close()
+        open_app(tab, f"http://127.0.0.1:{port}")
+        ask_in_app(tab, "Was baut Zeta in Graz?")
+        tab.locator("#chat details.citation summary").first.click()
+        tab.wait_for_timeout(1500)
+        chat = tab.locator("#chat")
+        assert "hier klicken" in chat.inner_text()
+        assert chat.locator(f"img[src^='{spy}']").count() == 0 and chat.locator(f"a[href^='{spy}']").count() == 0
     finally:
+        tab.close()
         app.close()
         tracker.shutdown()
     assert hits == []
