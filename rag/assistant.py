@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from rag.checks import Draft, Verdict, asked_kind, get_checks, states_kind
+from rag.checks import Draft, Verdict, asked_kind, content_words, get_checks, states_kind
 from rag.cite import citations_for, with_markers
 from rag.generate import Generator, load_generator
 from rag.lang import detect
@@ -105,6 +105,8 @@ class Assistant:
         amount, a time, a name: `rag.checks.asked_kind`) gains `evidence_kind_bonus`.
         """
         s = self.settings
+        if not (s.evidence_kind_bonus or s.evidence_word_bonus):        # the default: nothing to compute per question
+            return None
         lang = detect(question, self.retriever.language)
         kind = asked_kind(question, lang) if s.evidence_kind_bonus else None
         rarity = _rarity(question, hits, lang) if s.evidence_word_bonus else {}
@@ -158,10 +160,8 @@ class Assistant:
 
 def _rarity(question: str, hits, lang: str) -> dict[str, float]:
     """The question's content words (their shared start) -> the share of the hits' sentences without them."""
-    from index.lexical import stopwords, word_start
-    from rag.checks import _GRAMMAR, _WORD
-    skip = stopwords(lang) | stopwords("en") | _GRAMMAR
-    starts = {word_start(w) for w in _WORD.findall(question) if len(w) >= 3 and w.lower() not in skip}
+    from index.lexical import word_start
+    starts = {word_start(w) for w in content_words(question, lang) if len(w) >= 3}
     texts = [h.text[a - h.start:b - h.start].lower() for h in hits for a, b, _ in h.sentences]
     if not texts:
         return {}

@@ -206,12 +206,28 @@ def new_words(answer: str, question: str, lang: str) -> list[str]:
     >>> new_words("Die Verteidigung wurde abgestraft.", "Welche Verteidigung wurde abgestraft?", "de")
     []
     """
-    from index.lexical import stopwords, word_start
+    from index.lexical import word_start
     asked = {w.lower() for w in _WORD.findall(question)}
     starts = {word_start(w) for w in asked if len(w) >= 4}
-    skip = stopwords(lang) | stopwords("en") | _GRAMMAR
+    skip = function_words(lang)
     return [w for w in (t.lower() for t in _WORD.findall(answer))
             if w not in asked and w not in skip and not (len(w) >= 4 and word_start(w) in starts)]
+
+
+def content_words(text: str, lang: str) -> list[str]:
+    """The words of `text` that are not function words (of `lang` or English), lower-cased.
+
+    >>> content_words("Who is the coach of Marat Safin?", "en")
+    ['coach', 'marat', 'safin']
+    """
+    skip = function_words(lang)
+    return [w for w in (t.lower() for t in _WORD.findall(text)) if w not in skip]
+
+
+def function_words(lang: str) -> frozenset[str]:
+    """Stop words of `lang` and English, and the question words: what a question shares with any sentence."""
+    from index.lexical import stopwords
+    return stopwords(lang) | stopwords("en") | _GRAMMAR
 
 
 class Asked:
@@ -280,7 +296,7 @@ def states_kind(kind: str, answer: str, question: str, lang: str) -> bool:
     """
     from rag.amounts import numbers
     if kind in ("amount", "time"):
-        asked = {n.value for n in numbers(question, lang)} | {n.bare for n in numbers(question, lang)}
+        asked = {x for n in numbers(question, lang) for x in (n.value, n.bare)}
         if any(n.value not in asked and n.bare not in asked for n in numbers(answer, lang)):
             return True
         words = {w.lower() for w in new_words(answer, question, lang)}
