@@ -42,7 +42,7 @@ def main(argv=None) -> int:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             for name, question in QUESTIONS.items():
                 page = browser.new_page(viewport={"width": 1280, "height": 860})
-                open_app(page, f"http://127.0.0.1:{port}", settle_ms=2000)
+                open_app(page, app.link, settle_ms=2000)
                 ask_in_app(page, question, timeout_ms=300_000)
                 page.wait_for_timeout(500)               # the last streamed update is drawn
                 citation = page.locator("#chat details.citation summary")

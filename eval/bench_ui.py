@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     rows = [r for r in get_set("sample-dev").rows if r["answerable"]][:args.sessions]
     port = free_port()
     app = serve(load_settings(), host="127.0.0.1", port=port, block=False)
-    url = f"http://127.0.0.1:{port}"
+    url = app.link
     results = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)

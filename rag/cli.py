@@ -160,7 +160,8 @@ def _pieces(args, settings: Settings):
     from rag.client import ask_remote, find_server
     url = None if args.local else find_server(settings, args.index_dir)
     if url:
-        return ask_remote(url, args.question)
+        from rag.access import read_token
+        return ask_remote(url, args.question, token=read_token(settings.home_path) or "")
     from rag.assistant import ask_stream
     return ask_stream(args.question, index_dir=args.index_dir, settings=settings)
 
@@ -228,18 +229,29 @@ def redraw(draft: str, final: str, columns: int) -> str:
 
 
 def _serve(args, settings: Settings) -> int:
+    from rag.access import token_path
     from rag.server import start
     port = args.port or settings.serve_port
     print(f"loading the models; then answering on http://{args.host}:{port} (Ctrl-C stops it)", flush=True)
-    start(settings, args.index_dir, args.host, port, on_ready=lambda: print("ready", flush=True))
+
+    def ready(server):
+        where = token_path(settings.home_path)
+        print(f"ready; requests need the access token in {where}" + (" (made now)" if server.new_token else ""),
+              flush=True)
+    start(settings, args.index_dir, args.host, port, on_ready=ready)
     return 0
 
 
 def _ui(args, settings: Settings) -> int:
     from pathlib import Path
 
+    from rag.access import read_or_create_token, token_path
     from ui.app import serve
-    print(f"rag-news UI on http://{args.host}:{args.port} (Ctrl-C stops it)")
+    token, new = read_or_create_token(settings.home_path)
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    print(f"rag-news UI: open http://{shown}:{args.port}/?token={token} (Ctrl-C stops it)\n"
+          f"  the link carries the access token{' made now' if new else ''}; it is kept in "
+          f"{token_path(settings.home_path)}: share it with no one you would not give your articles to")
     serve(settings, Path(args.index_dir) if args.index_dir else None, Path(args.corpus) if args.corpus else None,
           args.host, args.port)
     return 0

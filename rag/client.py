@@ -21,10 +21,14 @@ PROBE_TIMEOUT_S = 0.5          # a server on this machine answers /health in mil
 
 def find_server(settings: Settings, index_dir=None, host: str = "127.0.0.1") -> str | None:
     """The URL of a server on `serve_port` that answers from the same index with the same models, or None."""
+    from rag.access import read_token
     from rag.server import identity
     url = f"http://{host}:{settings.serve_port}"
+    if not (token := read_token(settings.home_path)):
+        return None
     try:
-        with urllib.request.urlopen(url + "/health", timeout=PROBE_TIMEOUT_S) as r:
+        req = urllib.request.Request(url + "/health", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(req, timeout=PROBE_TIMEOUT_S) as r:
             health = json.loads(r.read())
     except (OSError, ValueError):
         return None
@@ -32,10 +36,11 @@ def find_server(settings: Settings, index_dir=None, host: str = "127.0.0.1") -> 
     return url if health.get("ok") and all(health.get(k) == v for k, v in wanted.items()) else None
 
 
-def ask_remote(url: str, question: str, history=None) -> Iterator[str | Answer]:
-    """Yield the server's answer text as it streams, then the final `Answer`."""
+def ask_remote(url: str, question: str, history=None, token: str = "") -> Iterator[str | Answer]:
+    """Yield the server's answer text as it streams, then the final `Answer` (`token`: see `rag.access`)."""
     body = json.dumps({"question": question, "history": history or []}).encode()
-    req = urllib.request.Request(url + "/ask", body, {"Content-Type": "application/json"})
+    req = urllib.request.Request(url + "/ask", body, {"Content-Type": "application/json",
+                                                      "Authorization": f"Bearer {token}"})
     try:
         with urllib.request.urlopen(req, timeout=600) as r:
             for line in r:
@@ -43,5 +48,15 @@ def ask_remote(url: str, question: str, history=None) -> Iterator[str | Answer]:
                 if "error" in msg:
                     raise RagError(msg["error"])
                 yield msg["text"] if "text" in msg else Answer.from_dict(msg["answer"])
+    except urllib.error.HTTPError as e:
+        raise RagError(f"the server at {url} refused the question ({e.code}: {_reason(e)}); "
+                       "run without it: rag ask --local") from None
     except urllib.error.URLError as e:
         raise RagError(f"the server at {url} stopped answering ({e.reason}); run without it: rag ask --local") from None
+
+
+def _reason(e) -> str:
+    try:
+        return json.loads(e.read()).get("error", e.reason)
+    except (ValueError, OSError, AttributeError):
+        return str(e.reason)

@@ -12,6 +12,7 @@ import json
 import os
 import threading
 import urllib.request
+import weakref
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
@@ -27,6 +28,15 @@ class Generator(Protocol):
     def stream(self, messages: list[dict], max_tokens: int = 200, stop: list[str] | None = None) -> Iterator[str]: ...
 
 
+_LIVE: "weakref.WeakSet[LlamaCppGenerator]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live() -> None:
+    for generator in list(_LIVE):
+        generator.llm.close()
+
+
 class LlamaCppGenerator:
     """A GGUF model run by llama-cpp-python; one request at a time (the model is not thread-safe)."""
 
@@ -40,7 +50,7 @@ class LlamaCppGenerator:
         threads = threads or os.cpu_count() or 1     # llama.cpp's default is half the cores: ~15% slower here
         self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
         self.lock = threading.Lock()
-        atexit.register(self.llm.close)     # freed before interpreter teardown, not in __del__ after it
+        _LIVE.add(self)     # closed before interpreter teardown, not in __del__ after it; a dropped one is freed
 
     def count_tokens(self, text: str) -> int:
         """Tokens `text` takes in this model."""

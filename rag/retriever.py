@@ -200,7 +200,9 @@ def clean_question(question) -> str:
 
 
 _EMBEDDERS: dict[tuple, Embedder] = {}
+_INDEXES: dict[tuple, LoadedIndex] = {}
 _RETRIEVERS: dict[tuple, Retriever] = {}
+_MAX_RETRIEVERS = 8              # settings variants over the one loaded index (a slider moved back and forth)
 _LOADING = threading.RLock()     # concurrent first calls load a model or index once, not once per thread
 
 
@@ -218,11 +220,16 @@ def _get_retriever(path: Path, default: bool, settings: Settings) -> Retriever:
     if default and current_name(path) is None:
         from index.build import build_index
         build_index(settings.corpus_path, path, settings=settings, embedder=embedder)
-    key = (str(path.resolve()), current_name(path), settings)
-    if key not in _RETRIEVERS:
-        _RETRIEVERS.clear()    # one live index per process keeps memory flat
-        _RETRIEVERS[key] = Retriever(open_index(path, settings), embedder, settings)
-    return _RETRIEVERS[key]
+    key = (str(path.resolve()), current_name(path), settings.embedder)     # what loading the index depends on
+    if key not in _INDEXES:
+        _INDEXES.clear()       # one live index per process keeps memory flat
+        _RETRIEVERS.clear()
+        _INDEXES[key] = open_index(path, settings)
+    if (key, settings) not in _RETRIEVERS:      # other answer settings reuse the loaded index
+        if len(_RETRIEVERS) >= _MAX_RETRIEVERS:
+            _RETRIEVERS.clear()
+        _RETRIEVERS[key, settings] = Retriever(_INDEXES[key], embedder, settings)
+    return _RETRIEVERS[key, settings]
 
 
 def open_index(index_dir: str | Path | None, settings: Settings):

@@ -3,25 +3,39 @@
     rag serve                      # 127.0.0.1:7861 (`serve_port`), the default index
     rag ask "Wer leitet das Unternehmen?"     # uses the running server when it serves the same index and models
 
-Endpoints (JSON, this machine only unless `--host` says otherwise):
-    GET  /health  -> {"ok": true, "index": ..., "llm": ..., "embedder": ..., "pid": ...}
+A FastAPI app on uvicorn. Every request needs the access token of `<home>/access-token` (`rag.access`); `rag ask`
+reads it from there. Endpoints (JSON):
+    GET  /health  -> {"ok": true}; with the token also what it answers from: {"index": ..., "llm": ..., ...}
     POST /ask     {"question": "...", "history": [["q", "a"], ...]}
                   -> NDJSON lines: {"text": "..."} as the answer streams, then {"answer": <Answer.to_dict()>}
+One question is answered at a time (one LLM, one embedder); up to `MAX_WAITING` wait, more get 503. A client that
+goes away stops its answer at the next streamed piece.
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
-import os
+import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
 from pathlib import Path
 
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from rag.access import Guard, GuardMiddleware, read_or_create_token
 from rag.errors import RagError
 from rag.settings import Settings
 
-MAX_BODY = 1 << 20
+MAX_BODY = 1 << 20             # bytes of one request
+BODY_TIMEOUT_S = 10            # to send that body: a client trickling bytes holds nothing for long
+MAX_WAITING = 8                # questions queued behind the one being answered
+MAX_CONNECTIONS = 32           # open connections; uvicorn answers 503 beyond
+KEEP_ALIVE_S = 5
+_END = object()
 
 
 def identity(settings: Settings, index_dir: str | Path | None) -> dict:
@@ -35,78 +49,165 @@ def identity(settings: Settings, index_dir: str | Path | None) -> dict:
             "embedder": settings.embedder, "generator": settings.generator, "checks": settings.checks}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: "AnswerServer"
-    protocol_version = "HTTP/1.0"          # the body ends when the connection closes: simple streaming
+class Listener:
+    """An ASGI app on uvicorn, bound at once (a taken port fails here, with what to do), run here or in a thread."""
 
-    def log_message(self, fmt, *args):     # one quiet line per request, on stderr
-        if self.server.verbose:
-            super().log_message(fmt, *args)
+    def __init__(self, app, host: str, port: int, *, verbose: bool = False, lifespan: str = "off",
+                 max_connections: int = MAX_CONNECTIONS):
+        import uvicorn
+        self.host, self.port = host, port
+        self._socket = _bind(host, port)
+        self._uvicorn = uvicorn.Server(uvicorn.Config(
+            app, log_level="info" if verbose else "warning", access_log=verbose, timeout_keep_alive=KEEP_ALIVE_S,
+            limit_concurrency=max_connections, lifespan=lifespan))
+        self._thread: threading.Thread | None = None
 
-    def _json(self, status: int, data: dict) -> None:
-        body = json.dumps(data, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        if self.path != "/health":
-            return self._json(404, {"error": "unknown path; use GET /health or POST /ask"})
-        self._json(200, {"ok": True, "pid": os.getpid(), **self.server.identity})
-
-    def do_POST(self):
-        if self.path != "/ask":
-            return self._json(404, {"error": "unknown path; use GET /health or POST /ask"})
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            return self._json(413, {"error": f"request over {MAX_BODY} bytes"})
+    def run(self) -> None:
+        """Serve until stopped (Ctrl-C, or `close()` from another thread)."""
         try:
-            req = json.loads(self.rfile.read(length) or b"{}")
-            question, history = req.get("question", ""), [tuple(t) for t in req.get("history") or []]
-        except (ValueError, TypeError):
-            return self._json(400, {"error": 'send JSON: {"question": "...", "history": [["q", "a"]]}'})
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-ndjson")
-        self.end_headers()
-        try:
-            for piece in self.server.answer(question, history):
-                line = {"text": piece} if isinstance(piece, str) else {"answer": piece.to_dict()}
-                self.wfile.write((json.dumps(line, ensure_ascii=False) + "\n").encode())
-                self.wfile.flush()
-        except RagError as e:
-            self.wfile.write((json.dumps({"error": str(e), "kind": type(e).__name__}) + "\n").encode())
-        except (BrokenPipeError, ConnectionResetError):
-            pass                            # the client went away; the answer is dropped
+            self._uvicorn.run(sockets=[self._socket])
+        finally:
+            self._socket.close()
+
+    def start_background(self) -> None:
+        """Serve from a daemon thread; return once it accepts connections."""
+        self._thread = threading.Thread(target=self.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 60
+        while not self._uvicorn.started and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not self._uvicorn.started:
+            raise RagError(f"the server on {self.host}:{self.port} did not start; run it in the foreground to see why")
+
+    def close(self, timeout: float = 10) -> None:
+        """Stop serving and release the port."""
+        self._uvicorn.should_exit = True
+        if self._thread:
+            self._thread.join(timeout)
+        self._socket.close()
 
 
-class AnswerServer(ThreadingHTTPServer):
-    """An HTTP server around `ask_stream` with the models loaded once (requests queue for the one LLM)."""
-
-    daemon_threads = True
+class AnswerServer:
+    """`ask_stream` over HTTP with the models loaded once; `answered` and `dropped` count finished and left answers."""
 
     def __init__(self, settings: Settings, index_dir: str | Path | None, host: str, port: int, verbose=False):
-        self.settings, self.index_dir, self.verbose = settings, index_dir, verbose
-        self.identity, self.answered = identity(settings, index_dir), 0
+        self.settings, self.index_dir = settings, index_dir
+        self.identity, self.answered, self.dropped, self.waiting = identity(settings, index_dir), 0, 0, 0
+        token, self.new_token = read_or_create_token(settings.home_path)
+        self.guard = Guard(token=token, bound=host)
+        self._turn: asyncio.Lock | None = None          # made inside the server's event loop
+        self.listener = Listener(self._app(), host, port, verbose=verbose)
+
+    def _app(self) -> FastAPI:
+        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, max_body_size=MAX_BODY)
+        app.add_middleware(GuardMiddleware, guard=self.guard)
+
+        @app.get("/health")
+        def health(request: Request):
+            told = self.identity if self.guard.authorized(dict(request.headers)) else {}
+            return {"ok": True, **told}
+
+        @app.post("/ask")
+        async def ask(request: Request):
+            try:
+                question, history = _parse(await _body(request))
+            except _Refused as e:
+                return JSONResponse({"error": e.message}, status_code=e.status)
+            if self.waiting >= MAX_WAITING:
+                return JSONResponse({"error": f"busy: {self.waiting} questions are waiting; ask again shortly"},
+                                    status_code=503, headers={"Retry-After": "10"})
+            return StreamingResponse(self._stream(question, history), media_type="application/x-ndjson")
+
+        @app.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+        def unknown(rest: str):
+            return JSONResponse({"error": "unknown path; use GET /health or POST /ask"}, status_code=404)
+
+        return app
+
+    async def _stream(self, question: str, history):
+        self.waiting += 1
+        done = False
         try:
-            super().__init__((host, port), _Handler)
-        except OSError as e:
-            if e.errno == errno.EADDRINUSE:
-                raise RagError(f"port {port} on {host} is taken (a `rag serve` already running? `rag ask` uses "
-                               "it as it is); stop it, or pick another with --port / serve_port") from None
-            raise
+            async with self._lock():
+                self.waiting -= 1
+                gen = await anyio.to_thread.run_sync(self.answer, question, history)
+                try:
+                    while (piece := await anyio.to_thread.run_sync(next, gen, _END)) is not _END:
+                        line = {"text": piece} if isinstance(piece, str) else {"answer": piece.to_dict()}
+                        yield json.dumps(line, ensure_ascii=False) + "\n"
+                    done = True
+                    self.answered += 1
+                except Exception as e:              # a RagError says what to do; anything else at least its kind
+                    done = True
+                    yield json.dumps({"error": str(e), "kind": type(e).__name__}, ensure_ascii=False) + "\n"
+                finally:
+                    with anyio.CancelScope(shield=True):        # stops the LLM when the client has left
+                        await anyio.to_thread.run_sync(gen.close)
+        finally:
+            if not done:
+                self.dropped += 1
+
+    def _lock(self) -> asyncio.Lock:
+        if self._turn is None:
+            self._turn = asyncio.Lock()
+        return self._turn
 
     def answer(self, question: str, history):
         """The streamed answer, from the cached assistant (a rebuilt index is picked up)."""
         from rag.assistant import ask_stream
-        self.answered += 1
         return ask_stream(question, self.index_dir, history, self.settings)
+
+    def close(self) -> None:
+        """Stop serving and release the port."""
+        self.listener.close()
 
     def warm(self) -> None:
         """Load the embedder, the index and the LLM now, not on the first question."""
         from rag.assistant import get_assistant
         get_assistant(self.index_dir, self.settings)
+
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+async def _body(request: Request) -> bytes:
+    try:        # the size limit is FastAPI's own (`max_body_size`, a 413); the time limit is this
+        return await asyncio.wait_for(request.body(), BODY_TIMEOUT_S)
+    except TimeoutError:
+        raise _Refused(408, f"the request body did not arrive within {BODY_TIMEOUT_S} s") from None
+
+
+def _parse(body: bytes) -> tuple[str, list]:
+    try:
+        req = json.loads(body or b"{}")
+        question = req.get("question", "")
+        history = [tuple(str(x) for x in t) for t in req.get("history") or []]
+        if not isinstance(question, str) or any(len(t) != 2 for t in history):
+            raise TypeError
+    except (ValueError, TypeError, AttributeError):
+        raise _Refused(400, 'send JSON: {"question": "...", "history": [["q", "a"]]}') from None
+    return question, history
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise RagError(f"port {port} on {host} is taken (a `rag serve` already running? `rag ask` uses "
+                           "it as it is); stop it, or pick another with --port / serve_port") from None
+        raise RagError(f"cannot listen on {host}:{port} ({e.strerror}); pick another --host or --port") from None
+    sock.listen(64)
+    sock.set_inheritable(True)
+    return sock
 
 
 def start(settings: Settings, index_dir=None, host: str = "127.0.0.1", port: int | None = None,
@@ -115,13 +216,9 @@ def start(settings: Settings, index_dir=None, host: str = "127.0.0.1", port: int
     server = AnswerServer(settings, index_dir, host, port or settings.serve_port, verbose)
     server.warm()
     if on_ready:
-        on_ready()
+        on_ready(server)
     if block:
-        try:
-            server.serve_forever()
-        finally:
-            server.server_close()
+        server.listener.run()
     else:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server.listener.start_background()
     return server
-

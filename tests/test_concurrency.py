@@ -25,3 +25,24 @@ def test_sixteen_concurrent_asks_load_the_model_once_and_all_answer(tmp_path, mo
     assert len(answers) == 16 and all(a.text for a in answers)
     for a in answers:
         assert a.abstained or all(c.quote in c.text and f"[{c.n}]" in a.text for c in a.citations)
+
+
+def test_switching_the_llm_frees_the_last_one_and_a_new_top_k_keeps_the_loaded_index(tiny, corpus):
+    """The app's LLM menu and top-k slider: memory stays one model and one index, nothing is reloaded."""
+    import gc
+    import weakref
+
+    from index.build import build_index
+    from rag.assistant import get_assistant
+    from rag.models.prepare import model_path
+    from rag.retriever import get_retriever
+    build_index(corpus, tiny.index_path, settings=tiny, progress=False)
+    first = get_retriever(tiny.index_path, tiny)
+    wider = get_retriever(tiny.index_path, tiny.replace(answer_chunks=3))
+    assert wider.index is first.index and wider.settings.answer_chunks == 3       # the slider: no reload
+    assert get_retriever(tiny.index_path, tiny) is first
+    old = weakref.ref(get_assistant(tiny.index_path, tiny).generator)
+    same_file = tiny.replace(llm_path=str(model_path(tiny.llm, tiny, "llm")))     # another model entry
+    new = get_assistant(tiny.index_path, same_file).generator
+    gc.collect()
+    assert old() is None and new is not None                                      # the first one is gone

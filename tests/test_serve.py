@@ -21,8 +21,7 @@ def served(tiny, corpus):
     build_index(corpus, settings.index_path, settings=settings, progress=False)
     server = start(settings, block=False)
     yield settings, server
-    server.shutdown()
-    server.server_close()
+    server.close()
 
 
 def _cli(settings, *args) -> subprocess.CompletedProcess:
@@ -69,9 +68,10 @@ def test_the_server_listens_on_localhost_by_default_and_streams_the_answer(serve
     from rag.client import ask_remote
     from rag.server import start
     from rag.types import Answer
-    settings, _ = served
+    settings, server = served
     assert inspect.signature(start).parameters["host"].default == "127.0.0.1"
-    pieces = list(ask_remote(f"http://127.0.0.1:{settings.serve_port}", "Was plant Apple in China?"))
+    pieces = list(ask_remote(f"http://127.0.0.1:{settings.serve_port}", "Was plant Apple in China?",
+                             token=server.guard.token))
     assert isinstance(pieces[-1], Answer) and all(isinstance(p, str) for p in pieces[:-1])
     answer = pieces[-1]
     assert all(c.quote for c in answer.citations) and [v.check for v in answer.checks][:1] in (["cited"], ["model"])

@@ -44,28 +44,32 @@ register_generator("echo", lambda settings: Echo())
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory, models_dir):
+def app(tmp_path_factory, models_dir):
     from ui.app import serve
     home = tmp_path_factory.mktemp("uihome")
     settings = Settings(home=str(home), models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2",
                         generator="echo", llm="smollm2-135m", checks="cited,numbers")
     port = free_port()
-    app = serve(settings, host="127.0.0.1", port=port, block=False)
-    yield f"http://127.0.0.1:{port}"
-    app.close()
+    running = serve(settings, host="127.0.0.1", port=port, block=False)
+    yield running
+    running.close()
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
+def page(app):
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian chromium is missing: apt-get install chromium (install.sh does it)")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         pg = browser.new_page(viewport={"width": 1280, "height": 900})
-        open_app(pg, app_url)
+        open_app(pg, app.link)
         yield pg
         browser.close()
+
+
+def _auth(app) -> dict:
+    return {"Authorization": f"Bearer {app.token}"}
 
 
 def _ask(page, question: str):
@@ -115,9 +119,10 @@ def test_empty_question_gets_a_readable_message_not_a_trace(page):
     assert "Traceback" not in page.content()
 
 
-def test_gradio_client_calls_the_ask_endpoint(app_url):
+def test_gradio_client_calls_the_ask_endpoint(app):
     from gradio_client import Client
-    result = Client(app_url, verbose=False).predict("Wer ist Joseph Tsai?", api_name="/ask")
+    client = Client(app.url, verbose=False, headers=_auth(app))
+    result = client.predict("Wer ist Joseph Tsai?", api_name="/ask")
     assert result["citations"] and not result["abstained"]
     c = result["citations"][0]
     doc = (SAMPLE_ARTICLES / c["source"]).read_text(encoding="utf-8")
@@ -157,7 +162,7 @@ def test_uploads_and_removals_never_touch_the_users_folder(tmp_path, models_dir)
     assert snapshot() == before                                               # byte for byte, nothing added
 
 
-def test_eight_browser_sessions_at_once_each_get_their_own_answer(page, app_url):
+def test_eight_browser_sessions_at_once_each_get_their_own_answer(page, app):
     """Eight separate browser sessions ask different questions at the same moment (the model queue serialises)."""
     from playwright.sync_api import expect
     questions = {"Wer ist Joseph Tsai?": "Tsai", "Was plant Apple mit Alibaba in China?": "Apple",
@@ -169,7 +174,7 @@ def test_eight_browser_sessions_at_once_each_get_their_own_answer(page, app_url)
     pages = []
     for ctx, q in zip(contexts, questions):
         pg = ctx.new_page()
-        open_app(pg, app_url)
+        open_app(pg, app.link)
         pg.locator("#question textarea").fill(q)
         pages.append(pg)
     for pg in pages:
@@ -183,25 +188,48 @@ def test_eight_browser_sessions_at_once_each_get_their_own_answer(page, app_url)
         ctx.close()
 
 
-def test_the_app_listens_on_localhost_and_serves_no_file_outside_its_folders(app_url, models_dir):
+def test_the_app_listens_on_localhost_and_serves_no_file_outside_its_folders(app, models_dir):
     import inspect
     import urllib.error
     import urllib.request
 
     from ui.app import serve
     assert inspect.signature(serve).parameters["host"].default == "127.0.0.1"
-    assert app_url.startswith("http://127.0.0.1:")
+    assert app.url.startswith("http://127.0.0.1:")
     secret = Path(models_dir) / "smollm2-135m" / "READY.json"
     for path in ["/etc/passwd", str(secret), "../../../../etc/passwd", f"{SAMPLE_ARTICLES}/../../rag/settings.py",
                  str(Path(__file__))]:
         for prefix in ("/gradio_api/file=", "/file=", "/static/", "/gradio_api/static/"):
-            url = app_url + prefix + urllib.request.quote(path)
-            try:
-                with urllib.request.urlopen(url, timeout=10) as r:
+            url = app.url + prefix + urllib.request.quote(path)
+            try:      # with the token: Gradio's own file rules are what is tested
+                with urllib.request.urlopen(urllib.request.Request(url, headers=_auth(app)), timeout=10) as r:
                     body = r.read()
                     assert b"root:x:" not in body and b"sha256" not in body and b"def test_" not in body, url
             except urllib.error.HTTPError as e:
                 assert e.code in (400, 403, 404, 405), (url, e.code)
+
+
+def test_the_app_needs_its_token_and_its_own_host_name(app):
+    import urllib.error
+    import urllib.request
+
+    class Stay(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args):
+            return None
+    opener = urllib.request.build_opener(Stay)
+
+    def status(url, headers=None):
+        try:
+            with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=10) as r:
+                return r.status, dict(r.headers)
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers)
+    assert status(app.url + "/")[0] == 401 and status(app.url + "/config")[0] == 401
+    assert status(app.url + "/gradio_api/info")[0] == 401
+    assert status(app.url + "/", {**_auth(app), "Host": "attacker.example"})[0] == 421
+    code, headers = status(app.link)
+    assert code == 303 and headers["location"] == "/" and "HttpOnly" in headers["set-cookie"]
+    assert status(app.url + "/", {"Cookie": f"rag_news_token={app.token}"})[0] == 200
 
 
 def test_article_markup_is_shown_as_text_and_loads_nothing(page, tmp_path, models_dir):
@@ -234,7 +262,7 @@ def test_article_markup_is_shown_as_text_and_loads_nothing(page, tmp_path, model
     app = serve(settings, tmp_path / "ix", docs, host="127.0.0.1", port=port, block=False)
     tab = page.context.browser.new_page()              # the module's browser: one Playwright per thread
     try:
-        open_app(tab, f"http://127.0.0.1:{port}")
+        open_app(tab, app.link)
         ask_in_app(tab, "Was baut Zeta in Graz?")
         tab.locator("#chat details.citation summary").first.click()
         tab.wait_for_timeout(1500)

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import html
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
 from rag.errors import RagError
+from rag.server import Listener
 from rag.settings import Settings
 from ui.library import ALLOWED, MAX_UPLOAD_MB, Library
 from ui.render import answer_html, sources_html
 
 STREAM_EVERY = 0.25          # seconds between streamed updates of the answer
+MAX_CONNECTIONS = 64         # a browser tab keeps a few open (page, queue stream, uploads)
 CSS = """
 .cite-ref { color: #1d4ed8; font-weight: 600; text-decoration: none; }
 details.citation { border-left: 3px solid #93c5fd; margin: .4em 0; padding-left: .5em; }
@@ -149,12 +152,41 @@ def build_app(library: Library, settings: Settings) -> gr.Blocks:
     return app
 
 
+@dataclass(frozen=True, kw_only=True)
+class RunningApp:
+    """A served app: `link` opens it in a browser (it carries the access token once); `close()` stops it."""
+
+    url: str
+    link: str
+    token: str
+    new_token: bool
+    listener: Listener
+
+    def close(self) -> None:
+        """Stop serving and release the port."""
+        self.listener.close()
+
+
 def serve(settings: Settings, index_dir: Path | None = None, corpus_dir: Path | None = None,
-          host: str = "127.0.0.1", port: int = 7860, block: bool = True):
-    """Build the library and app, and serve it (localhost unless `host` says otherwise)."""
+          host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> RunningApp:
+    """Build the library and app and serve it behind the access token (localhost unless `host` says otherwise)."""
+    from fastapi import FastAPI
+
+    from rag.access import Guard, GuardMiddleware, read_or_create_token
     library = Library(settings, index_dir, corpus_dir)
-    app = build_app(library, settings)
-    app.queue(default_concurrency_limit=4)
-    app.launch(server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS, show_error=False,
-               prevent_thread_lock=not block, quiet=True)
-    return app
+    blocks = build_app(library, settings)
+    blocks.queue(default_concurrency_limit=4)
+    token, new = read_or_create_token(settings.home_path)
+    web = gr.mount_gradio_app(FastAPI(docs_url=None, redoc_url=None, openapi_url=None), blocks, path="/",
+                              server_name=host, server_port=port, max_file_size=f"{MAX_UPLOAD_MB}mb", css=CSS,
+                              show_error=False)
+    web.add_middleware(GuardMiddleware, guard=Guard(token=token, bound=host))
+    listener = Listener(web, host, port, lifespan="on", max_connections=MAX_CONNECTIONS)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else (f"[{host}]" if ":" in host else host)
+    url = f"http://{shown}:{port}"
+    running = RunningApp(url=url, link=f"{url}/?token={token}", token=token, new_token=new, listener=listener)
+    if block:
+        listener.run()
+    else:
+        listener.start_background()
+    return running
