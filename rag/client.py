@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from typing import Iterator
@@ -17,6 +18,7 @@ from rag.settings import Settings
 from rag.types import Answer
 
 PROBE_TIMEOUT_S = 0.5          # a server on this machine answers /health in milliseconds
+BUSY_WAIT_S = 300              # how long `rag ask` waits in line when the server's queue is full
 
 
 def find_server(settings: Settings, index_dir=None, host: str = "127.0.0.1") -> str | None:
@@ -42,7 +44,7 @@ def ask_remote(url: str, question: str, history=None, token: str = "") -> Iterat
     req = urllib.request.Request(url + "/ask", body, {"Content-Type": "application/json",
                                                       "Authorization": f"Bearer {token}"})
     try:
-        with urllib.request.urlopen(req, timeout=600) as r:
+        with _open_when_free(req) as r:
             for line in r:
                 msg = json.loads(line)
                 if "error" in msg:
@@ -53,6 +55,20 @@ def ask_remote(url: str, question: str, history=None, token: str = "") -> Iterat
                        "run without it: rag ask --local") from None
     except urllib.error.URLError as e:
         raise RagError(f"the server at {url} stopped answering ({e.reason}); run without it: rag ask --local") from None
+
+
+def _open_when_free(req):
+    """The response; while the server says it is busy (503), wait as it asks, for at most `BUSY_WAIT_S`."""
+    deadline = time.monotonic() + BUSY_WAIT_S
+    while True:
+        try:
+            return urllib.request.urlopen(req, timeout=600)
+        except urllib.error.HTTPError as e:
+            wait = float(e.headers.get("Retry-After") or 5) if e.code == 503 else None
+            if wait is None or time.monotonic() + wait > deadline:
+                raise
+            e.close()
+            time.sleep(wait)
 
 
 def _reason(e) -> str:

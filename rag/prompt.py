@@ -13,7 +13,7 @@ from typing import Callable
 
 from index.sentences import split_sentences
 from rag.amounts import gloss
-from rag.guard import looks_like_instruction
+from rag.guard import flag_sentences, looks_like_instruction
 from rag.lang import NAMES
 from rag.types import Hit
 
@@ -77,8 +77,8 @@ def passages(hits: list[Hit], budget: int = 900, rank_prior: float = 0.01, most:
     refer to.
     """
     spans = {rank: [(a, b) for a, b, _ in _scored(h, rank)] for rank, h in enumerate(hits)}
-    bad = {(rank, a) for rank, h in enumerate(hits) for a, b in spans[rank]
-           if looks_like_instruction(h.text[a - h.start : b - h.start])}
+    bad = {(rank, spans[rank][i][0]) for rank, h in enumerate(hits)
+           for i in flag_sentences([h.text[a - h.start : b - h.start] for a, b in spans[rank]])}
     pool = [
         (score - rank_prior * rank + (boost(h.text[a - h.start : b - h.start], h.language) if boost else 0.0),
          rank, a, b)
@@ -107,7 +107,7 @@ def passages(hits: list[Hit], budget: int = 900, rank_prior: float = 0.01, most:
             if (rank, x, y) not in chosen:
                 chosen.add((rank, x, y))
                 used += y - x
-    _fill_gaps(hits, chosen, budget + gap_chars - used)
+    _fill_gaps(hits, chosen, budget + gap_chars - used, bad)
     runs: list[list[tuple[int, int, int]]] = []
     for rank, a, b in sorted(chosen):
         if runs and runs[-1][-1][0] == rank and _adjacent(hits[rank], runs[-1][-1][2], a):
@@ -123,14 +123,14 @@ def passages(hits: list[Hit], budget: int = 900, rank_prior: float = 0.01, most:
     return out
 
 
-def _fill_gaps(hits: list[Hit], chosen: set[tuple[int, int, int]], room: int) -> None:
+def _fill_gaps(hits: list[Hit], chosen: set[tuple[int, int, int]], room: int, bad: set[tuple[int, int]]) -> None:
     """Add to `chosen` the one sentence between two chosen sentences of a hit, while `room` characters last."""
     for rank, h in enumerate(hits):
         spans = [(a, b) for a, b, _ in _scored(h, rank)]
         picked = [i for i, (a, b) in enumerate(spans) if (rank, a, b) in chosen]
         for i, j in zip(picked, picked[1:]):
             a, b = spans[i + 1]
-            if j == i + 2 and b - a <= room and not looks_like_instruction(h.text[a - h.start : b - h.start]):
+            if j == i + 2 and b - a <= room and (rank, a) not in bad:
                 chosen.add((rank, a, b))
                 room -= b - a
 

@@ -34,6 +34,7 @@ MAX_BODY = 1 << 20             # bytes of one request
 BODY_TIMEOUT_S = 10            # to send that body: a client trickling bytes holds nothing for long
 MAX_WAITING = 8                # questions queued behind the one being answered
 MAX_CONNECTIONS = 32           # open connections; uvicorn answers 503 beyond
+RETRY_AFTER_S = 2              # what a busy server tells a client to wait; `rag ask` then asks again
 KEEP_ALIVE_S = 5
 _END = object()
 
@@ -115,7 +116,7 @@ class AnswerServer:
                 return JSONResponse({"error": e.message}, status_code=e.status)
             if self.waiting >= MAX_WAITING:
                 return JSONResponse({"error": f"busy: {self.waiting} questions are waiting; ask again shortly"},
-                                    status_code=503, headers={"Retry-After": "10"})
+                                    status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
             return StreamingResponse(self._stream(question, history), media_type="application/x-ndjson")
 
         @app.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])

@@ -176,3 +176,27 @@ def test_listening_beyond_this_machine_still_needs_the_token():
     named = Guard(token="t" * 43, bound="192.168.1.20")
     assert named.check(path="/", headers={"host": "rebound.example", "cookie": "rag_news_token=" + "t" * 43},
                        query="").status == 421
+
+
+def test_a_client_turned_away_by_a_full_queue_waits_its_turn_and_is_answered(server):
+    from rag.client import ask_remote
+    from rag.server import MAX_WAITING
+    gate = threading.Event()
+    server.paced = Paced(n=1, gate=gate)
+    url = f"http://127.0.0.1:{server.listener.port}"
+    answers, errors = [], []
+
+    def ask(i):
+        try:
+            answers.append("".join(p for p in ask_remote(url, f"q{i}", token=server.guard.token)
+                                   if isinstance(p, str)))
+        except Exception as e:          # noqa: BLE001 - any failure is what the test counts
+            errors.append(e)
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(MAX_WAITING + 4)]
+    for t in threads:
+        t.start()
+    time.sleep(3)                       # the queue is full and the last ones have been told to come back
+    gate.set()
+    for t in threads:
+        t.join(120)
+    assert not errors and sorted(answers) == sorted(f"q{i}-0 " for i in range(MAX_WAITING + 4))
