@@ -51,6 +51,9 @@ def ask_remote(url: str, question: str, history=None, token: str = "") -> Iterat
                     raise RagError(msg["error"])
                 yield msg["text"] if "text" in msg else Answer.from_dict(msg["answer"])
     except urllib.error.HTTPError as e:
+        if e.code == 503:
+            raise RagError(f"the server at {url} is busy: still too many questions waiting after {BUSY_WAIT_S} s; "
+                           "ask again later, or run without it: rag ask --local") from None
         raise RagError(f"the server at {url} refused the question ({e.code}: {_reason(e)}); "
                        "run without it: rag ask --local") from None
     except urllib.error.URLError as e:
