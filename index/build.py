@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from index import snapshot
 from index.chunk import Chunk, Chunker, with_groups
 from index.dedup import duplicate_groups, line_repeats
+from index.embcache import EmbeddingCache
 from index.embed import Embedder, load_embedder
 from index.lexical import BM25Index
 from index.load import Document, discover, read_document
@@ -31,7 +32,8 @@ from rag.errors import EmbedderMismatch, IndexError_, InputError
 from rag.settings import Settings, load_settings
 
 CHUNKER_VERSION = 1
-EMBED_SLICE = 256
+EMBED_SLICE = 64           # texts per embedding call, and per kept batch: a killed build loses at most this many
+CACHE_DIR = ".embedding-cache"
 MIN_SENTENCE_WORDS = 3
 
 
@@ -51,6 +53,7 @@ class BuildReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     written: bool = False
     seconds: float = 0.0
+    stages: dict = field(default_factory=dict)     # seconds per stage: read, chunk, embed chunks/sentences, write
     corpus: str = ""                       # the folder it was built from (the UI adds uploads there)
 
     def summary(self) -> str:
@@ -67,19 +70,48 @@ def passage_text(chunk: Chunk, title: str) -> str:
     return chunk.text if not title or chunk.text.startswith(title) else f"{title}\n{chunk.text}"
 
 
-def read_corpus(folder: Path, progress: bool = True) -> tuple[list[Document], list[tuple[str, str]]]:
-    """All usable documents of a folder, and (file, reason) for the ones skipped."""
-    docs, skipped = [], []
+def read_corpus(folder: Path, progress: bool = True, seen: dict[str, dict] | None = None
+                ) -> tuple[list[Document], list[tuple[str, str]], dict[str, tuple[int, int]]]:
+    """All usable documents of a folder, (file, reason) for the ones skipped, and (size, mtime) per document.
+
+    `seen` is what the last build knew per document id (`size`, `mtime_ns`, `doc`): a file whose size and
+    modification time are unchanged is not read again, one whose bytes are unchanged is not parsed again.
+    """
+    seen = seen or {}
+    by_hash = {s["doc"].sha256: s["doc"] for s in seen.values()}
+    docs, skipped, stats = [], [], {}
     for path in tqdm(discover(folder), desc="reading", unit="doc", disable=not progress):
+        name = path.relative_to(folder).as_posix()
         try:
-            docs.append(read_document(path, folder))
+            st = path.stat()
+            before = seen.get(name)
+            if before and (before["size"], before["mtime_ns"]) == (st.st_size, st.st_mtime_ns) \
+                    and path.resolve().is_relative_to(folder.resolve()):
+                doc = before["doc"]
+            else:
+                doc = read_document(path, folder, by_hash)
+            docs.append(doc)
+            stats[doc.id] = (st.st_size, st.st_mtime_ns)
         except InputError as e:
-            skipped.append((path.relative_to(folder).as_posix(), str(e)))
+            skipped.append((name, str(e)))
         except OSError as e:
-            skipped.append((path.relative_to(folder).as_posix(), f"cannot read: {e.strerror}"))
+            skipped.append((name, f"cannot read: {e.strerror}"))
         except Exception as e:      # one bad file is skipped with its reason, never an aborted build
-            skipped.append((path.relative_to(folder).as_posix(), f"could not be read ({type(e).__name__}: {e})"))
-    return docs, skipped
+            skipped.append((name, f"could not be read ({type(e).__name__}: {e})"))
+    return docs, skipped, stats
+
+
+def _seen(old) -> dict[str, dict]:
+    """What the last build knew of each file: size, modification time and the document read from it."""
+    documents = old.manifest.get("documents", {}) if old is not None else {}
+    rows = getattr(old, "docs", None)
+    if not isinstance(rows, dict):
+        return {}
+    return {i: {"size": m["size"], "mtime_ns": m["mtime_ns"],
+                "doc": Document(id=i, text=rows[i]["text"], title=rows[i].get("title", ""),
+                                date=rows[i].get("date", ""), sha256=rows[i].get("sha256", ""),
+                                language=rows[i].get("language", ""), author=rows[i].get("author", ""))}
+            for i, m in documents.items() if "mtime_ns" in m and i in rows and "text" in rows[i]}
 
 
 def build_index(corpus_dir: str | Path | None = None, index_dir: str | Path | None = None, *,
@@ -95,24 +127,31 @@ def build_index(corpus_dir: str | Path | None = None, index_dir: str | Path | No
     settings = settings or load_settings()
     corpus = Path(corpus_dir) if corpus_dir else settings.corpus_path
     out = Path(index_dir) if index_dir else settings.index_path
-    docs, skipped = read_corpus(corpus, progress)
-    if also is not None and also.is_dir() and any(also.iterdir()):
-        taken = {d.id for d in docs}
-        extra, extra_skipped = read_corpus(also, progress)
-        skipped += extra_skipped + [(d.id, "a document of that name is in the articles folder") for d in extra
-                                    if d.id in taken]
-        docs += [d for d in extra if d.id not in taken]
-    docs = [d for d in docs if d.id not in exclude]
-    if not docs:
-        why = "; ".join(f"{f}: {r}" for f, r in skipped[:5]) or "the folder has no .txt/.md/.html/.pdf files"
-        raise InputError(f"nothing to index in {corpus}: {why}")
-    where = str(out) if settings.store != "postgres" else redact(settings.postgres_url)
-    report = BuildReport(where, documents=len(docs), skipped=skipped, corpus=str(corpus.resolve()))
+    discover(corpus)                               # a missing folder fails here, before the lock
     backend = _backend(out, settings)
     with backend.lock():
         old = None if rebuild else backend.previous()
+        t_read = time.perf_counter()
+        docs, skipped, stats = read_corpus(corpus, progress, _seen(old))
+        if also is not None and also.is_dir() and any(also.iterdir()):
+            taken = {d.id for d in docs}
+            extra, extra_skipped, extra_stats = read_corpus(also, progress, _seen(old))
+            skipped += extra_skipped + [(d.id, "a document of that name is in the articles folder") for d in extra
+                                        if d.id in taken]
+            docs += [d for d in extra if d.id not in taken]
+            stats = {**extra_stats, **stats}
+        docs = [d for d in docs if d.id not in exclude]
+        if not docs:
+            why = "; ".join(f"{f}: {r}" for f, r in skipped[:5]) or "the folder has no .txt/.md/.html/.pdf files"
+            raise InputError(f"nothing to index in {corpus}: {why}")
+        where = str(out) if settings.store != "postgres" else redact(settings.postgres_url)
+        report = BuildReport(where, documents=len(docs), skipped=skipped, corpus=str(corpus.resolve()))
+        report.stages["read"] = time.perf_counter() - t_read
         embedder = embedder or load_embedder(settings)
+        t_plan = time.perf_counter()
         plan = _plan(docs, old, settings, embedder, progress)
+        plan.stats = stats
+        report.stages["chunk"] = time.perf_counter() - t_plan
         _diff(report, docs, old)
         report.chunks = len(plan.chunks)
         report.snapshot, report.written = backend.write(plan, old, embedder, report, progress, rebuild)
@@ -161,6 +200,7 @@ class _Plan:
     hashes: list[str]
     sentences: np.ndarray         # snapshot.SENTENCE_DTYPE rows
     sent_texts: list[str]
+    stats: dict = field(default_factory=dict)     # id -> (size, mtime_ns) of its file
 
 
 def _plan(docs, old, settings: Settings, embedder: Embedder, progress: bool) -> _Plan:
@@ -183,8 +223,16 @@ def _write(out: Path, plan: _Plan, old, settings: Settings, embedder: Embedder, 
     """Embed what is new, build the stores and write a snapshot atomically; returns its name."""
     n = len(plan.chunks)
     sent_hashes = [h.hex() for h in plan.sentences["hash"]]
-    vecs = _vectors(plan.texts + plan.sent_texts, plan.hashes + sent_hashes, _known_vectors(old), embedder, report,
-                    progress)
+    cache, known = EmbeddingCache(out / CACHE_DIR, embedder.name), _known_vectors(old)
+    t = time.perf_counter()
+    chunk_vecs = _vectors(plan.texts, plan.hashes, known, embedder, report, progress, cache, "embedding chunks")
+    t, report.stages["embed chunks"] = time.perf_counter(), time.perf_counter() - t
+    embedded, reused = report.embedded, report.reused
+    sent_vecs = _vectors(plan.sent_texts, sent_hashes, known, embedder, report, progress, cache,
+                         "embedding sentences")
+    t, report.stages["embed sentences"] = time.perf_counter(), time.perf_counter() - t
+    report.embedded, report.reused = report.embedded + embedded, report.reused + reused
+    vecs = np.vstack([chunk_vecs, sent_vecs])
     store = make_store(settings.store, embedder.dim, n, settings.hnsw_threshold)
     store.add(vecs[:n])
     sent_store = make_store(settings.store, embedder.dim, len(plan.sentences), settings.hnsw_threshold)
@@ -194,8 +242,11 @@ def _write(out: Path, plan: _Plan, old, settings: Settings, embedder: Embedder, 
                  "language": d.language, "text": d.text} for d in plan.docs]
     manifest = _manifest(settings, embedder, plan, report.skipped) | {"corpus": report.corpus,
                                                                        "corpus_language": bm25.lang}
-    return snapshot.write(out, snapshot.Snapshot(manifest, doc_rows, plan.chunks, plan.hashes, vecs[:n],
+    name = snapshot.write(out, snapshot.Snapshot(manifest, doc_rows, plan.chunks, plan.hashes, vecs[:n],
                                                  plan.sentences, vecs[n:], store, sent_store, bm25))
+    cache.clear()
+    report.stages["write"] = time.perf_counter() - t
+    return name
 
 
 def _old_index(out: Path, settings: Settings):
@@ -244,15 +295,25 @@ def _sentences(chunks: list[Chunk], embedder_name: str) -> tuple[np.ndarray, lis
     return np.array(rows, dtype=snapshot.SENTENCE_DTYPE), texts
 
 
-def _vectors(texts: list[str], hashes: list[str], known: dict, embedder, report, progress) -> np.ndarray:
-    """Embeddings for all texts, reusing those `known` has (hash -> loader) for the same text."""
+def _vectors(texts: list[str], hashes: list[str], known: dict, embedder, report, progress,
+             cache: EmbeddingCache | None = None, desc: str = "embedding") -> np.ndarray:
+    """Embeddings for all texts, reusing those `known` has (hash -> loader) for the same text.
+
+    With a `cache`, vectors an interrupted build embedded are reused too, and each new batch is kept there as
+    soon as it is embedded.
+    """
+    if cache is not None:
+        known = {**{h: (lambda v=v: v) for h, v in cache.load().items()}, **known}
     todo = sorted({h: i for i, h in enumerate(hashes) if h not in known}.values(),
                   key=lambda i: len(texts[i]))      # similar lengths batch with little padding
     fresh: dict[str, np.ndarray] = {}
-    with tqdm(total=len(todo), desc="embedding", unit="text", disable=not progress or not todo) as bar:
+    with tqdm(total=len(todo), desc=desc, unit="text", disable=not progress or not todo) as bar:
         for s in range(0, len(todo), EMBED_SLICE):
             part = todo[s:s + EMBED_SLICE]
-            fresh.update(zip((hashes[i] for i in part), embedder.embed([texts[i] for i in part])))
+            vecs = embedder.embed([texts[i] for i in part])
+            fresh.update(zip((hashes[i] for i in part), vecs))
+            if cache is not None:
+                cache.add([hashes[i] for i in part], vecs)
             bar.update(len(part))
     report.embedded, report.reused = len(todo), len(hashes) - len(todo)
     if not hashes:
@@ -314,7 +375,9 @@ def _manifest(settings: Settings, embedder: Embedder, plan: _Plan, skipped) -> d
         "settings": {k: v for k, v in asdict(settings).items()                # no paths, URLs or keys
                      if not k.endswith(("_dir", "_path", "_url", "_key")) and k != "home"},
         "documents": {d.id: {"sha256": d.sha256, "sig": _doc_sig(d, repeats[d.id]), "title": d.title,
-                             "date": d.date, "language": d.language, "chunks": per_doc[d.id]} for d in docs},
+                             "date": d.date, "language": d.language, "chunks": per_doc[d.id]}
+                      | ({"size": plan.stats[d.id][0], "mtime_ns": plan.stats[d.id][1]} if d.id in plan.stats else {})
+                      for d in docs},
         "skipped": [{"file": f, "reason": r} for f, r in skipped],
         "counts": {"documents": len(docs), "chunks": len(plan.chunks), "sentences": len(plan.sentences)},
     }

@@ -35,18 +35,23 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model from a local folder; prompts per query/passage."""
 
     def __init__(self, name: str, path: str | Path, query_prompt: str = "", passage_prompt: str = "",
-                 batch_size: int = 16):
+                 batch_size: int = 16, bf16: bool = False):
         self.name, self.path = name, Path(path)
         self.prompts = {"query": query_prompt, "passage": passage_prompt}
         self.batch_size = batch_size
+        self.bf16 = bf16 and native_bf16()
 
     @cached_property
     def model(self):
         """The loaded model (loaded on first use, so unchanged re-indexing never pays for it)."""
         from sentence_transformers import SentenceTransformer
         # safetensors only and no remote code: loading a model never unpickles or runs anything from disk
+        kwargs = {"use_safetensors": True}
+        if self.bf16:
+            import torch
+            kwargs["dtype"] = torch.bfloat16
         return SentenceTransformer(str(self.path), device="cpu", local_files_only=True, trust_remote_code=False,
-                                   model_kwargs={"use_safetensors": True})
+                                   model_kwargs=kwargs)
 
     @cached_property
     def _tokenizer(self):
@@ -81,8 +86,21 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         out = self.model.encode(list(texts), prompt=self.prompts[kind], batch_size=self.batch_size,
-                                normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress)
-        return np.ascontiguousarray(out, dtype=np.float32)
+                                normalize_embeddings=True, convert_to_tensor=True, show_progress_bar=progress)
+        return _unit(out.float().numpy())          # bfloat16 rows are normalised again in float32
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (else bfloat16 is emulated and slower than float32)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12), dtype=np.float32)
 
 
 BACKENDS = {"sentence-transformers": SentenceTransformerEmbedder}
@@ -94,7 +112,7 @@ def load_embedder(settings: Settings, backend: str = "sentence-transformers") ->
         raise ConfigError(f"unknown embedder backend {backend!r}; valid: {', '.join(BACKENDS)}")
     if settings.embedder_path and settings.embedder not in CATALOG:   # a user's own model folder
         return BACKENDS[backend](settings.embedder, model_path(settings.embedder, settings, "embedder"),
-                                 batch_size=settings.embed_batch_size)
+                                 batch_size=settings.embed_batch_size, bf16=settings.embed_bf16)
     spec = get_spec(settings.embedder, "embedder")
     return BACKENDS[backend](spec.name, model_path(spec.name, settings, "embedder"), spec.query_prompt,
-                             spec.passage_prompt, settings.embed_batch_size)
+                             spec.passage_prompt, settings.embed_batch_size, settings.embed_bf16)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from index.clean import comments_start, extract_date, extract_title
@@ -38,8 +38,12 @@ def discover(folder: str | Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
 
 
-def read_document(path: str | Path, root: str | Path) -> Document:
-    """Load one file; raise `InputError` (with the fix) when it cannot be used."""
+def read_document(path: str | Path, root: str | Path, parsed: dict[str, Document] | None = None) -> Document:
+    """Load one file; raise `InputError` (with the fix) when it cannot be used.
+
+    `parsed` maps the sha256 of files read before to their documents: a file with the same bytes is not parsed
+    again (a PDF or web page whose date changed but whose content did not).
+    """
     path, root = Path(path), Path(root)
     if not path.resolve().is_relative_to(root.resolve()):
         raise InputError(f"{path.name}: a link to a file outside the folder ({path.resolve()}); it was skipped. "
@@ -51,6 +55,10 @@ def read_document(path: str | Path, root: str | Path) -> Document:
         raise InputError(f"{path.name}: {size >> 20} MB is over the {MAX_BYTES >> 20} MB limit for one article; "
                          "split it into one file per article")
     raw = path.read_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    doc_id = path.relative_to(root).as_posix()
+    if parsed and sha in parsed:
+        return replace(parsed[sha], id=doc_id)
     title = date = author = ""
     if kind == "text":
         text = _decode(raw, path.name)
@@ -63,9 +71,8 @@ def read_document(path: str | Path, root: str | Path) -> Document:
     if not text.strip():
         raise InputError(f"{path.name}: no text in the file; it was skipped")
     return Document(
-        id=path.relative_to(root).as_posix(), text=text,
-        title=title or extract_title(text), date=date or extract_date(text),
-        sha256=hashlib.sha256(raw).hexdigest(), language=detect(text), author=author,
+        id=doc_id, text=text, title=title or extract_title(text), date=date or extract_date(text),
+        sha256=sha, language=detect(text), author=author,
     )
 
 

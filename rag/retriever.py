@@ -267,7 +267,8 @@ def has_index(settings: Settings, index_dir: str | Path | None = None) -> bool:
 
 
 def _embedder(settings: Settings) -> Embedder:
-    key = (settings.embedder, settings.embedder_path, str(settings.models_path), settings.embed_batch_size)
+    key = (settings.embedder, settings.embedder_path, str(settings.models_path), settings.embed_batch_size,
+           settings.embed_bf16)
     with _LOADING:
         if key not in _EMBEDDERS:
             _EMBEDDERS[key] = load_embedder(settings)

@@ -77,6 +77,8 @@ class Settings:
     evidence_kind_bonus: float = _tuning(0.0, "added to a sentence's score when it states the kind of thing the "
                                               "question asks for (an amount, a time, a name)")
     embed_batch_size: int = _tuning(16, "texts embedded per batch")
+    embed_bf16: bool = _tuning(True, "embed in bfloat16 where the CPU computes it natively (AVX512-BF16, AMX): "
+                                     "about 2x faster, cosines within 1e-4 of float32; else float32")
     chunk_tokens: int = _tuning(300, "chunk size in embedder tokens")
     chunk_overlap: int = _tuning(30, "overlap between chunks in embedder tokens")
     sentence_vectors: bool = _tuning(True, "also embed each sentence: a chunk scores cos(chunk) + w max cos(sentence)")

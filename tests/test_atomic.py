@@ -60,3 +60,41 @@ def test_sigkill_during_builds_never_breaks_the_index(corpus, tiny, tiny_embedde
     assert report.written and load(tiny.index_path, tiny.embedder).name == report.snapshot
     assert not list((tiny.index_path / "snapshots").glob(".tmp-*"))     # leftovers cleaned
     assert len(list((tiny.index_path / "snapshots").iterdir())) == 1
+
+
+NEWS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "news"
+
+
+@pytest.mark.slow
+def test_a_killed_build_resumes_and_embeds_again_almost_nothing_it_had_embedded(tiny, tmp_path):
+    """Killed mid-embedding, the next build reuses every batch the first one finished (real news articles)."""
+    import shutil
+
+    import numpy as np
+
+    from index.build import CACHE_DIR
+    from index.embcache import EmbeddingCache
+    files = sorted(NEWS.rglob("*.txt"))[:80]
+    assert len(files) == 80, f"the real news articles are missing from {NEWS}"
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    for p in files:
+        shutil.copy(p, corpus / f"{p.parent.name}_{p.name}")
+    index = tmp_path / "ix"
+    proc = subprocess.Popen([sys.executable, "-c", BUILD, str(corpus), str(index), tiny.home, tiny.models_dir],
+                            cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cache = EmbeddingCache(index / CACHE_DIR, tiny.embedder)
+    deadline = time.monotonic() + 300
+    while len(list(cache.folder.glob("part-*.npz"))) < 10 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    had = set(cache.load())                      # what the killed build had finished embedding
+    assert len(had) >= 500, len(had)
+    report = build_index(corpus, index, settings=tiny, progress=False)
+    ix = load(index, tiny.embedder)
+    every = set(ix.embed_hashes) | {h.hex() for h in ix.sentences["hash"]}
+    again = report.embedded - len(every - had)   # embedded now although the killed build had it
+    assert again <= 0.05 * len(had), (again, len(had))
+    assert not cache.folder.exists()             # written into the index, the kept batches are gone
+    assert np.isfinite(ix.vectors).all() and len(every) > len(had)

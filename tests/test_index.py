@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from index.build import build_index
@@ -13,6 +14,7 @@ from index.snapshot import current_name, load
 from index.store import STORES, make_store
 from rag.errors import EmbedderMismatch, IndexError_, InputError
 from rag.retriever import Retriever, retrieve
+from rag.settings import Settings
 
 
 def test_offsets_round_trip(corpus, tiny, tiny_embedder):
@@ -56,6 +58,28 @@ def test_incremental_update_embeds_only_the_change(corpus, tiny, tiny_embedder):
     assert changed.reused >= first.embedded - 3
     hits = Retriever(load(tiny.index_path, tiny.embedder), tiny_embedder, tiny).search("Tencent Frankfurt", 3)
     assert hits[0].source == "new.md"
+
+
+def test_a_file_with_unchanged_size_and_time_is_not_read_again_and_a_touched_one_not_parsed_again(
+        corpus, tiny, tiny_embedder):
+    import os
+    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+    target = sorted(corpus.glob("*.txt"))[0]
+    st = target.stat()
+    original = target.read_bytes()
+    swapped = original.replace(b"Alibaba", b"Xilibaba", 1)[: len(original)]     # same size, other bytes
+    swapped += original[len(swapped):]
+    target.write_bytes(swapped[: len(original)])
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))                       # the same size and time
+    same = build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+    assert same.changed == [] and same.embedded == 0 and not same.written   # trusted like make or rsync
+    target.write_bytes(original)
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))              # touched: read, hashed, same
+    touched = build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+    assert touched.changed == [] and touched.embedded == 0
+    target.write_bytes(swapped[: len(original)] + b"\nNeu.")                   # really changed: read again
+    changed = build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+    assert changed.changed == [target.name] and changed.embedded > 0
 
 
 def test_deleted_documents_are_dropped(corpus, tiny, tiny_embedder):
@@ -187,3 +211,19 @@ def test_a_question_that_names_its_article_is_answered_from_that_article(corpus,
     assert _sentence_rank(scoped, "plus 40,58%") < _sentence_rank(everywhere, "plus 40,58%")
     scoped_ceo = r.search("Wer ist laut dem Artikel über die Apsara Conference der CEO?", 8)
     assert scoped_ceo[0].source == "003_f183b677dbf21510.txt"
+
+
+def test_bfloat16_embeddings_where_the_cpu_has_it_stay_within_a_rounding_of_float32(models_dir):
+    import torch
+
+    from index.embed import load_embedder, native_bf16
+    texts = ["Alibaba investiert 380 Milliarden Yuan in KI.", "The chipmaker raised its forecast for the year."]
+    fast = load_embedder(Settings(models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2"))
+    exact = load_embedder(Settings(models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2",
+                                   embed_bf16=False))
+    dtype = next(fast.model.parameters()).dtype
+    assert dtype == (torch.bfloat16 if native_bf16() else torch.float32)
+    assert next(exact.model.parameters()).dtype == torch.float32
+    a, b = fast.embed(texts), exact.embed(texts)
+    assert a.dtype == np.float32 and np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-5)
+    assert (a * b).sum(axis=1).min() > 0.999
