@@ -57,7 +57,7 @@ def bare_encode(index: Path) -> dict:
     from index.embed import load_embedder
     from index.snapshot import load
     from rag.settings import load_settings
-    settings = load_settings()
+    settings = load_settings().replace(embed_bf16=False)         # the plain float32 path
     ix = load(index, settings.embedder)
     texts = [passage_text(c, ix.docs[c.doc_id]["title"]) for c in ix.chunks]
     emb = load_embedder(settings)

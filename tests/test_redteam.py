@@ -7,9 +7,7 @@ import pytest
 from eval.redteam import CASES, Target
 from rag.settings import Settings
 
-# the planted orders' figure is end to end through the LLM (`eval.injection`); here, that the guard does not
-# recognise fewer of the held-out orders than when they were first measured
-FLOOR = {"planted-orders": r"^(3[4-9]|4[0-9]) of 45 "}
+SLOW = ("serve-50-parallel", "planted-orders")      # every question through the LLM
 
 
 @pytest.fixture(scope="module")
@@ -21,14 +19,16 @@ def target(tmp_path_factory, models_dir):
     t.close()
 
 
-@pytest.mark.parametrize("name", [n for n in CASES if n != "serve-50-parallel"])
+@pytest.mark.parametrize("name", [n for n in CASES if n not in SLOW])
 def test_attack_is_defended(target, name):
-    import re
     defended, detail = CASES[name](target)
-    if name in FLOOR:
-        assert re.match(FLOOR[name], detail), detail
-    else:
-        assert defended, detail
+    assert defended, detail
+
+
+@pytest.mark.slow
+def test_no_held_out_planted_order_hijacks_an_answer_or_shows_on_screen(target):
+    defended, detail = CASES["planted-orders"](target)
+    assert defended, detail
 
 
 @pytest.mark.slow
