@@ -1,8 +1,8 @@
 """`rag ui`: a Gradio chat over the articles: streamed answers, clickable citations, a document library.
 
-    from ui.app import build_app
-    app = build_app(Library(settings), settings)
-    app.queue().launch(server_name="127.0.0.1")
+    from ui.app import serve
+    running = serve(settings, block=False)     # FastAPI + uvicorn on 127.0.0.1:7860, behind the access token
+    print(running.link)                        # opens it once in a browser; running.close() stops it
 """
 
 from __future__ import annotations
