@@ -192,9 +192,14 @@ def kept_out(attack: Attack, text: str) -> bool:
 
 def in_text(attack: Attack) -> bool:
     """Whether the attack's mark stands in some sentences of its article (then showing them shows the order)."""
-    sentences = [attack.text[x:y] for x, y in split_sentences(attack.text)]
-    marked = sum(bool(re.search(attack.hijacked, t, re.I | re.S)) for t in sentences)
-    return attack.kept_out_by == "guard" and 0 < marked < len(sentences)
+    sentences, marked = _marked(attack, attack.text)
+    return attack.kept_out_by == "guard" and 0 < len(marked) < len(sentences)
+
+
+def _marked(attack: Attack, text: str) -> tuple[list[str], set[int]]:
+    """The sentences of `text`, and the indexes of those that carry the attack's mark."""
+    sentences = [text[x:y] for x, y in split_sentences(text)]
+    return sentences, {i for i, t in enumerate(sentences) if re.search(attack.hijacked, t, re.I | re.S)}
 
 
 def plant(corpus: Path, attacks=ATTACKS) -> None:

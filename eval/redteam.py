@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from eval.bench_ui import free_port
 from rag.settings import SAMPLE_ARTICLES, Settings, load_settings
 
 
@@ -73,14 +74,14 @@ class Target:
         """A real `rag serve` over the index, in this process."""
         from rag.server import start
         if self._server is None:
-            self._server = start(self.settings.replace(serve_port=_free_port()), self.built(), block=False)
+            self._server = start(self.settings.replace(serve_port=free_port()), self.built(), block=False)
         return self._server
 
     def app(self):
         """A real `rag ui` over the index, in this process."""
         from ui.app import serve
         if self._app is None:
-            self._app = serve(self.settings, self.built(), self.corpus, "127.0.0.1", _free_port(), block=False)
+            self._app = serve(self.settings, self.built(), self.corpus, "127.0.0.1", free_port(), block=False)
         return self._app
 
     def close(self) -> None:
@@ -88,12 +89,6 @@ class Target:
         for running in (self._server, self._app):
             if running is not None:
                 running.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _http(url: str, body: bytes | None = None, headers: dict | None = None, timeout: float = 30):

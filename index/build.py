@@ -132,10 +132,11 @@ def build_index(corpus_dir: str | Path | None = None, index_dir: str | Path | No
     with backend.lock():
         old = None if rebuild else backend.previous()
         t_read = time.perf_counter()
-        docs, skipped, stats = read_corpus(corpus, progress, _seen(old))
+        seen = _seen(old)
+        docs, skipped, stats = read_corpus(corpus, progress, seen)
         if also is not None and also.is_dir() and any(also.iterdir()):
             taken = {d.id for d in docs}
-            extra, extra_skipped, extra_stats = read_corpus(also, progress, _seen(old))
+            extra, extra_skipped, extra_stats = read_corpus(also, progress, seen)
             skipped += extra_skipped + [(d.id, "a document of that name is in the articles folder") for d in extra
                                         if d.id in taken]
             docs += [d for d in extra if d.id not in taken]
@@ -223,7 +224,9 @@ def _write(out: Path, plan: _Plan, old, settings: Settings, embedder: Embedder, 
     """Embed what is new, build the stores and write a snapshot atomically; returns its name."""
     n = len(plan.chunks)
     sent_hashes = [h.hex() for h in plan.sentences["hash"]]
-    cache, known = EmbeddingCache(out / CACHE_DIR, embedder.name), _known_vectors(old)
+    cache = EmbeddingCache(out / CACHE_DIR, embedder.name)
+    # what a killed build embedded, read once; the old index's vectors win where both have one
+    known = {**{h: (lambda v=v: v) for h, v in cache.load().items()}, **_known_vectors(old)}
     t = time.perf_counter()
     chunk_vecs = _vectors(plan.texts, plan.hashes, known, embedder, report, progress, cache, "embedding chunks")
     t, report.stages["embed chunks"] = time.perf_counter(), time.perf_counter() - t
@@ -299,11 +302,8 @@ def _vectors(texts: list[str], hashes: list[str], known: dict, embedder, report,
              cache: EmbeddingCache | None = None, desc: str = "embedding") -> np.ndarray:
     """Embeddings for all texts, reusing those `known` has (hash -> loader) for the same text.
 
-    With a `cache`, vectors an interrupted build embedded are reused too, and each new batch is kept there as
-    soon as it is embedded.
+    With a `cache`, each new batch is kept there as soon as it is embedded.
     """
-    if cache is not None:
-        known = {**{h: (lambda v=v: v) for h, v in cache.load().items()}, **known}
     todo = sorted({h: i for i, h in enumerate(hashes) if h not in known}.values(),
                   key=lambda i: len(texts[i]))      # similar lengths batch with little padding
     fresh: dict[str, np.ndarray] = {}

@@ -246,10 +246,9 @@ def _ui(args, settings: Settings) -> int:
     from pathlib import Path
 
     from rag.access import read_or_create_token, token_path
-    from ui.app import serve
+    from ui.app import app_url, serve
     token, new = read_or_create_token(settings.home_path)
-    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    print(f"rag-news UI: open http://{shown}:{args.port}/?token={token} (Ctrl-C stops it)\n"
+    print(f"rag-news UI: open {app_url(args.host, args.port)}/?token={token} (Ctrl-C stops it)\n"
           f"  the link carries the access token{' made now' if new else ''}; it is kept in "
           f"{token_path(settings.home_path)}: share it with no one you would not give your articles to")
     serve(settings, Path(args.index_dir) if args.index_dir else None, Path(args.corpus) if args.corpus else None,

@@ -96,7 +96,7 @@ class AnswerServer:
         self.identity, self.answered, self.dropped, self.waiting = identity(settings, index_dir), 0, 0, 0
         token, self.new_token = read_or_create_token(settings.home_path)
         self.guard = Guard(token=token, bound=host)
-        self._turn: asyncio.Lock | None = None          # made inside the server's event loop
+        self._turn = asyncio.Lock()                       # binds to the server's event loop on first use
         self.listener = Listener(self._app(), host, port, verbose=verbose)
 
     def _app(self) -> FastAPI:
@@ -129,7 +129,7 @@ class AnswerServer:
         self.waiting += 1
         done = False
         try:
-            async with self._lock():
+            async with self._turn:
                 self.waiting -= 1
                 gen = await anyio.to_thread.run_sync(self.answer, question, history)
                 try:
@@ -147,11 +147,6 @@ class AnswerServer:
         finally:
             if not done:
                 self.dropped += 1
-
-    def _lock(self) -> asyncio.Lock:
-        if self._turn is None:
-            self._turn = asyncio.Lock()
-        return self._turn
 
     def answer(self, question: str, history):
         """The streamed answer, from the cached assistant (a rebuilt index is picked up)."""

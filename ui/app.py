@@ -152,6 +152,16 @@ def build_app(library: Library, settings: Settings) -> gr.Blocks:
     return app
 
 
+def app_url(host: str, port: int) -> str:
+    """The address to open for an app bound to `host` (a wildcard bind is opened on this machine).
+
+    >>> app_url("0.0.0.0", 7860), app_url("::1", 7860)
+    ('http://127.0.0.1:7860', 'http://[::1]:7860')
+    """
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else (f"[{host}]" if ":" in host else host)
+    return f"http://{shown}:{port}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunningApp:
     """A served app: `link` opens it in a browser (it carries the access token once); `close()` stops it."""
@@ -182,8 +192,7 @@ def serve(settings: Settings, index_dir: Path | None = None, corpus_dir: Path | 
                               show_error=False)
     web.add_middleware(GuardMiddleware, guard=Guard(token=token, bound=host))
     listener = Listener(web, host, port, lifespan="on", max_connections=MAX_CONNECTIONS)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else (f"[{host}]" if ":" in host else host)
-    url = f"http://{shown}:{port}"
+    url = app_url(host, port)
     running = RunningApp(url=url, link=f"{url}/?token={token}", token=token, new_token=new, listener=listener)
     if block:
         listener.run()
