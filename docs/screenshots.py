@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rag.settings import load_settings  # noqa: E402
+from core.settings import load_settings  # noqa: E402
 
 QUESTIONS = {"ui-de.png": "Wie viel will Alibaba in den nächsten drei Jahren in KI investieren?",
              "ui-en.png": "What did Apple want from Alibaba in China?"}

@@ -15,12 +15,12 @@ import json
 import resource
 import statistics
 
+from core.settings import load_settings
 from eval.metrics import keywords_correct, percentiles
 from eval.report import save_json
 from eval.sets import get_set
 from rag.assistant import get_assistant
 from rag.prompt import SYSTEM
-from rag.settings import load_settings
 
 
 def _changes(pairs: list[str]) -> dict:

@@ -22,9 +22,9 @@ from index.store import HNSW_EF_SEARCH, make_store
 
 def real_statistics() -> tuple[np.ndarray, np.ndarray]:
     """Mean and covariance factor of real passage embeddings (the bundled articles' sentences)."""
+    from core.sentences import split_sentences
+    from core.settings import load_settings
     from index.embed import load_embedder
-    from index.sentences import split_sentences
-    from rag.settings import load_settings
     settings = load_settings()
     texts = []
     for path in sorted(settings.corpus_path.glob("*.txt")):
@@ -99,7 +99,7 @@ def _queries(store, q: np.ndarray, k: int) -> tuple[list[float], np.ndarray]:
 
 def synthetic_texts(n: int, seed: int = 0, words: int = 60) -> list[str]:
     """Documents of Zipf-distributed words from the sample articles' vocabulary (as in real text)."""
-    from rag.settings import load_settings
+    from core.settings import load_settings
 
     vocab = sorted(
         {

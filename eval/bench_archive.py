@@ -41,8 +41,8 @@ def articles(news: Path, n: int) -> list[Path]:
 
 def build_one(folder: Path, index: Path) -> dict:
     """Index `folder` from nothing here (run in a child): stages, totals and this process's peak memory."""
+    from core.settings import load_settings
     from index.build import build_index
-    from rag.settings import load_settings
     t0 = time.perf_counter()
     report = build_index(folder, index, settings=load_settings(), progress=True)
     return {"build_s": round(time.perf_counter() - t0, 1), "stages_s": {k: round(v, 1) for k, v in
@@ -53,10 +53,10 @@ def build_one(folder: Path, index: Path) -> dict:
 
 def bare_encode(index: Path) -> dict:
     """The embedder alone on the index's chunk texts, fp32, batch 32: the yardstick."""
+    from core.settings import load_settings
     from index.build import passage_text
     from index.embed import load_embedder
     from index.snapshot import load
-    from rag.settings import load_settings
     settings = load_settings().replace(embed_bf16=False)         # the plain float32 path
     ix = load(index, settings.embedder)
     texts = [passage_text(c, ix.docs[c.doc_id]["title"]) for c in ix.chunks]
@@ -69,8 +69,8 @@ def bare_encode(index: Path) -> dict:
 
 def latency(index: Path) -> dict:
     """Retrieval only: p50 and p95 over the news dev questions, after one warm-up query."""
+    from core.settings import load_settings
     from rag.retriever import get_retriever
-    from rag.settings import load_settings
     settings = load_settings()
     retriever = get_retriever(index, settings)
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]

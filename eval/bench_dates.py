@@ -41,7 +41,7 @@ def time_one(path: Path, settings) -> dict:
 
 def main(argv=None) -> int:
     """Time each size and print the scaling."""
-    from rag.settings import load_settings
+    from core.settings import load_settings
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 4000, 8000, 16000])
     args = ap.parse_args(argv)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from core.lang import detect
+from core.sentences import split_sentences
 from index.clean import extract_date
-from index.sentences import split_sentences
-from rag.lang import detect
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.settings import load_settings
 from eval.report import save_json
 from index.build import build_index, passage_text
 from index.snapshot import load
-from rag.retriever import _embedder
-from rag.settings import load_settings
+from rag.retriever import embedder_for
 
 
 def main(argv=None) -> int:
@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="eval/reports/bench_index.json")
     args = ap.parse_args(argv)
     settings = load_settings()
-    emb = _embedder(settings)
+    emb = embedder_for(settings)
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(args.corpus) if args.corpus else _default_corpus(Path(tmp) / "corpus", settings)
         build_times, texts, n_chunks = [], None, 0

@@ -12,11 +12,11 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from core.settings import load_settings
 from eval.metrics import keywords_correct, percentiles
 from eval.report import save_json
 from eval.sets import get_set
 from rag.assistant import get_assistant
-from rag.settings import load_settings
 
 
 def main(argv=None) -> int:

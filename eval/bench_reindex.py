@@ -15,11 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.sentences import split_sentences
+from core.settings import load_settings
 from eval.report import save_json
 from index.build import build_index
-from index.sentences import split_sentences
-from rag.retriever import _embedder
-from rag.settings import load_settings
+from rag.retriever import embedder_for
 
 
 def make_folder(folder: Path, n: int, settings) -> None:
@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="eval/reports/bench_reindex.json")
     args = ap.parse_args(argv)
     settings = load_settings()
-    emb = _embedder(settings)
+    emb = embedder_for(settings)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         corpus, index = Path(tmp) / "corpus", Path(tmp) / "index"

@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.request
 
-from rag.settings import load_settings
+from core.settings import load_settings
 
 QUESTION = "Wie viel will Alibaba in KI investieren?"
 WARMUP = "Was plant Apple in China?"

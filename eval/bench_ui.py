@@ -15,9 +15,9 @@ import socket
 import time
 from pathlib import Path
 
+from core.settings import load_settings
 from eval.metrics import keywords_correct, percentiles
 from eval.sets import get_set
-from rag.settings import load_settings
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -20,13 +20,12 @@ DEV = ["sample-dev", "xquad-dev-de", "xquad-dev-en", "xquad-unanswerable-dev"]
 
 def best_scores(name: str, settings) -> list[tuple[bool, float]]:
     """(answerable, best evidence score) per question of the named set."""
-    from argparse import Namespace
 
-    from eval.harness import _indexed
+    from eval.harness import index_documents
     from rag.assistant import Assistant
     from rag.retriever import get_retriever
     qaset = get_set(name)
-    index_dir = _indexed(qaset.documents, Namespace(index_dir=None, quiet=True), settings) if qaset.documents else None
+    index_dir = index_documents(qaset.documents, settings) if qaset.documents else None
     retriever = get_retriever(index_dir, settings)
     assistant = Assistant(retriever, None, settings)           # the product's own evidence step, no LLM
     return [(row["answerable"], max((e.score for e in assistant.evidence(row["question"])[1]), default=0.0))
@@ -47,7 +46,7 @@ def main(argv=None) -> int:
     ap.add_argument("--sets", nargs="+", default=DEV)
     ap.add_argument("--out", default="eval/reports/relevance")
     args = ap.parse_args(argv)
-    from rag.settings import load_settings
+    from core.settings import load_settings
     settings = load_settings()
     scores = {name: best_scores(name, settings) for name in args.sets}
     every = [x for v in scores.values() for x in v]

@@ -14,37 +14,13 @@ import sys
 import time
 from pathlib import Path
 
+from core.errors import InputError
+from core.settings import Settings
+from eval.command import DEFAULT_SET
 from eval.qaset import load_qaset, load_squad
 from eval.report import compute_metrics, flat, write_report
 from eval.runner import run, settings_key
-from eval.sets import SETS, get_set
-from rag.errors import InputError
-from rag.settings import Settings
-
-DEFAULT_SET = "sample-heldout"
-
-
-def add_arguments(p) -> None:
-    """The `rag eval` options."""
-    p.add_argument("qaset", nargs="?", help=f"a QA set by name ({', '.join(SETS)}) or a JSONL file "
-                   f"(default: {DEFAULT_SET})")
-    p.add_argument("--index", dest="index_dir", help="index to ask (default: the bundled articles')")
-    p.add_argument("--out", help="report folder (default: eval/reports/<set name>)")
-    p.add_argument("--limit", type=int, default=0, help="only the first N questions")
-    p.add_argument("--compare", help="an earlier report folder (or its metrics.json) to compare with")
-    p.add_argument("--squad", nargs="+", metavar="FILE", help="SQuAD-format files instead of a QA set")
-    p.add_argument("--corpus-from-contexts", action="store_true",
-                   help="with --squad: index the files' paragraphs as the documents")
-    p.add_argument("--contexts", help="with --squad: take paragraphs from this file (default: the first --squad file)")
-    p.add_argument("--retrieval-only", action="store_true", help="skip answering: retrieval metrics only (fast)")
-    p.add_argument("--evidence-only", action="store_true",
-                   help="no LLM: build what the model would be shown and report evidence recall (fast)")
-    p.add_argument("--reference", action="store_true",
-                   help="also answer each question with the fair reference (top-4 chunks, plain prompt, same models)")
-    p.add_argument("--reference-every", type=int, default=1, metavar="N",
-                   help="with --reference: the reference answers every Nth question only (the comparison is made "
-                        "on those)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+from eval.sets import get_set
 
 
 def main(args, settings: Settings) -> int:
@@ -160,7 +136,7 @@ def _rows_and_index(args, settings: Settings) -> tuple[list[dict], Path | None, 
             return qaset.rows, _folder_index(qaset, args, settings), qaset.name
         if qaset.documents is None:
             return qaset.rows, Path(args.index_dir) if args.index_dir else None, qaset.name
-        return qaset.rows, _indexed(qaset.documents, args, settings), qaset.name
+        return qaset.rows, index_documents(qaset.documents, settings, args.index_dir, args.quiet), qaset.name
     if args.qaset:
         raise InputError("give either a QA set or --squad files, not both")
     contexts, rows = load_squad(args.squad, args.contexts)
@@ -170,7 +146,7 @@ def _rows_and_index(args, settings: Settings) -> tuple[list[dict], Path | None, 
             raise InputError("--squad needs --corpus-from-contexts (index the paragraphs) or --index DIR "
                              "(an index whose document ids are the paragraph ids)")
         return rows, Path(args.index_dir), name
-    return rows, _indexed(contexts, args, settings), name
+    return rows, index_documents(contexts, settings, args.index_dir, args.quiet), name
 
 
 def _folder_index(qaset, args, settings: Settings) -> Path:
@@ -204,13 +180,14 @@ def _mirror(root: Path, files: tuple[str, ...], target: Path) -> None:
             dst.write_bytes(data)
 
 
-def _indexed(documents: dict[str, str], args, settings: Settings) -> Path:
+def index_documents(documents: dict[str, str], settings: Settings, index_dir: str | Path | None = None,
+                    quiet: bool = True) -> Path:
     """An index over `documents` (id -> text), one per distinct document set; incremental, so fast when built."""
     import hashlib
 
-    from index.build import build_index
+    from index import build_index
     digest = hashlib.sha256("\0".join(f"{k}\0{v}" for k, v in sorted(documents.items())).encode()).hexdigest()[:10]
-    index_dir = Path(args.index_dir) if args.index_dir else settings.home_path / "indexes" / f"eval-{digest}"
+    index_dir = Path(index_dir) if index_dir else settings.home_path / "indexes" / f"eval-{digest}"
     corpus = index_dir.parent / f"{index_dir.name}-documents"
     corpus.mkdir(parents=True, exist_ok=True)
     for old in corpus.iterdir():
@@ -220,5 +197,5 @@ def _indexed(documents: dict[str, str], args, settings: Settings) -> Path:
         f = corpus / pid
         if not f.is_file() or f.read_text(encoding="utf-8") != text:
             f.write_text(text, encoding="utf-8")
-    build_index(corpus, index_dir, settings=settings, progress=not args.quiet)
+    build_index(corpus, index_dir, settings=settings, progress=not quiet)
     return index_dir

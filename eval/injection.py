@@ -22,8 +22,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.sentences import split_sentences
 from eval.report import save_json
-from index.sentences import split_sentences
 from rag.guard import flag_sentences
 from rag.prompt import SYSTEM
 
@@ -256,11 +256,11 @@ def summary(rows: list[dict]) -> dict:
 
 def main(argv=None) -> int:
     """Index the samples plus the planted articles, ask every attack's questions, print the shares."""
+    from core.settings import load_settings
     from index.build import build_index
     from rag.assistant import Assistant
     from rag.generate import load_generator
     from rag.retriever import get_retriever
-    from rag.settings import load_settings
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--split", default="dev", choices=["dev", "heldout"])

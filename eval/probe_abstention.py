@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import argparse
 import re
-from argparse import Namespace
 
 import numpy as np
 
+from core.lang import detect
+from core.words import word_start
 from eval.sets import get_set
-from index.lexical import word_start
 from rag.assistant import Assistant
 from rag.checks import question_names
-from rag.lang import detect
 from rag.prompt import messages
 
 VERIFY = "Do the sources above state the answer to this question? Reply yes or no."
@@ -31,10 +30,10 @@ VERIFY = "Do the sources above state the answer to this question? Reply yes or n
 
 def _evidence(name: str, limit: int, settings):
     """(row, retriever, shown passages, numbered evidence, hits) for each question of a set."""
-    from eval.harness import _indexed
+    from eval.harness import index_documents
     from rag.retriever import get_retriever
     qaset = get_set(name)
-    index = _indexed(qaset.documents, Namespace(index_dir=None, quiet=True), settings) if qaset.documents else None
+    index = index_documents(qaset.documents, settings) if qaset.documents else None
     r, s = get_retriever(index, settings), settings
     for row in qaset.rows[:limit or None]:
         hits = r.search(row["question"], s.answer_chunks)
@@ -100,7 +99,7 @@ def main(argv=None) -> int:
     ap.add_argument("sets", nargs="+")
     ap.add_argument("--ask", default=VERIFY, help=f"the yes/no question of the verify probe (default: {VERIFY!r})")
     args = ap.parse_args(argv)
-    from rag.settings import load_settings
+    from core.settings import load_settings
     settings = load_settings()
     llm, everything = None, []
     if args.probe == "verify":

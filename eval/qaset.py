@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rag.errors import InputError
-from rag.lang import detect
+from core.errors import InputError
+from core.lang import detect
 
 REQUIRED = ("id", "question")
 

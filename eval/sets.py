@@ -29,8 +29,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import InputError
 from eval.qaset import load_qaset, load_squad
-from rag.errors import InputError
 
 HERE = Path(__file__).resolve().parent
 DEV_HEAD, DEV_EVERY, HELDOUT_EVERY = 200, 4, 7

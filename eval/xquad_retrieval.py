@@ -4,7 +4,7 @@ Prints dense-only, BM25-only and hybrid figures side by side and writes JSON.
 
     python -m eval.xquad_retrieval --xquad-dir ../shared/benchmarks/xquad
     python -m eval.xquad_retrieval --sweep      # also try fusion weights and rrf_k
-    python -m eval.xquad_retrieval --set store=postgres postgres_url="$(rag db status)"   # the postgres store
+    python -m eval.xquad_retrieval --set backend=postgres postgres_url="$(rag db status)"   # the postgres store
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.settings import load_settings
 from eval.metrics import summarize
 from eval.report import save_json
 from index.build import build_index
 from index.postgres import redact
 from rag.langshift import shift_queries
-from rag.retriever import Retriever, _embedder, fuse, open_index
-from rag.settings import load_settings
+from rag.retriever import Retriever, embedder_for, fuse, open_index
 
 MODES = {"dense-plain": {"bm25_weight": 0.0, "cross_lingual_bm25_weight": 0.0, "sentence_weight": 0.0,
                         "language_shift": 0.0},
@@ -63,14 +63,14 @@ def main(argv=None) -> int:
         for pid, text in contexts.items():
             (corpus / pid).write_text(text, encoding="utf-8")
         t0 = time.perf_counter()
-        report = build_index(corpus, Path(tmp) / "index", settings=settings, embedder=_embedder(settings))
+        report = build_index(corpus, Path(tmp) / "index", settings=settings, embedder=embedder_for(settings))
         print(report.summary())
         index = open_index(Path(tmp) / "index", settings)
         shown = {k: redact(v) if k.endswith("_url") else v for k, v in overrides.items()}
         results = {"settings": shown, "index_seconds": round(time.perf_counter() - t0, 1),
                    "chunks": report.chunks, "modes": {}}
         for mode, changes in MODES.items():
-            r = Retriever(index, _embedder(settings), settings.replace(**changes))
+            r = Retriever(index, embedder_for(settings), settings.replace(**changes))
             for lang, qs in questions.items():
                 qs = qs[:args.limit] if args.limit else qs
                 t = time.perf_counter()
@@ -90,11 +90,12 @@ def _sweep(index, settings, questions, limit) -> dict:
     out = {}
     for lang, qs in questions.items():
         qs = qs[:limit] if limit else qs
-        qv = _embedder(settings).embed([q for q, _ in qs], kind="query")
-        qv = shift_queries(qv, [lang] * len(qs), settings.corpus_language, _embedder(settings), settings.language_shift)
+        embedder = embedder_for(settings)
+        qv = shift_queries(embedder.embed([q for q, _ in qs], kind="query"), [lang] * len(qs),
+                           settings.corpus_language, embedder, settings.language_shift)
         bm25 = [index.lexical(q, settings.candidates) for q, _ in qs]
         for sw in (1.0, 1.5):
-            r = Retriever(index, _embedder(settings), settings.replace(sentence_weight=sw))
+            r = Retriever(index, embedder_for(settings), settings.replace(sentence_weight=sw))
             dense = r._dense(qv)
             for w in (0.0, 0.1, 0.2, 0.3):
                 for rrf_k in (10, 30, 60):

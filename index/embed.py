@@ -14,10 +14,10 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.errors import ConfigError
-from rag.models.catalog import CATALOG, get_spec
-from rag.models.prepare import model_path
-from rag.settings import Settings
+from core.errors import ConfigError
+from core.models.catalog import CATALOG, get_spec
+from core.models.prepare import model_path
+from core.settings import Settings
 
 
 class Embedder(Protocol):

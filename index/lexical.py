@@ -15,27 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core.words import stopwords, word_start
+
 STEMMERS = {"de": "german", "en": "english", "fr": "french", "es": "spanish", "it": "italian", "nl": "dutch",
             "pt": "portuguese", "pl": "polish", "ru": "russian"}
-_STOPWORDS = {"de": "GERMAN", "en": "EN", "fr": "FRENCH", "es": "SPANISH", "it": "ITALIAN", "nl": "DUTCH",
-              "pt": "PORTUGUESE", "ru": "RUSSIAN", "zh": "CHINESE"}
 _WORD = re.compile(r"\w+")
-
-
-def word_start(word: str) -> str:
-    """The part of a word its inflections and compounds share: all but the last three letters, at least four.
-
-    >>> word_start("Normannen"), word_start("Kaiser")
-    ('norman', 'kais')
-    """
-    w = word.lower()
-    return w[:max(4, len(w) - 3)]
-
-
-def stopwords(lang: str) -> frozenset[str]:
-    """The function words of `lang` (bm25s's lists; empty for a language without one)."""
-    from bm25s import stopwords as lists
-    return frozenset(getattr(lists, f"STOPWORDS_{_STOPWORDS[lang]}", ()) if lang in _STOPWORDS else ())
 
 
 class Analyzer:

@@ -8,9 +8,9 @@ import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from core.errors import InputError
+from core.lang import detect
 from index.clean import comments_start, extract_date, extract_title
-from rag.errors import InputError
-from rag.lang import detect
 
 SUFFIXES = {".txt": "text", ".md": "text", ".markdown": "text", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 MAX_BYTES = 20 * 1024 * 1024     # ~10,000 articles' worth of text: more is a dump to split, not an article
@@ -25,7 +25,7 @@ class Document:
     title: str = ""
     date: str = ""
     sha256: str = ""
-    language: str = ""                   # ISO 639-1, detected from the text (rag.lang)
+    language: str = ""                   # ISO 639-1, detected from the text (core.lang)
     author: str = ""
 
 

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import EmbedderMismatch, IndexError_
 from index.chunk import Chunk
 from index.lexical import BM25Index
 from index.store import FaissStore
-from rag.errors import EmbedderMismatch, IndexError_
 
 FORMAT_VERSION = 1
 SENTENCE_DTYPE = np.dtype([("chunk", "<i4"), ("start", "<i8"), ("end", "<i8"), ("hash", "S20")])
@@ -146,6 +146,19 @@ class LoadedIndex:
         return [(int(r["start"]), int(r["end"])) for r in rows], np.asarray(self.sent_vectors[a:b])
 
 
+def new_name() -> str:
+    """A build's name: its time, then what keeps two builds of one second apart."""
+    return time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+
+
+def check_embedder(manifest: dict, embedder: str, where: str, fix: str) -> None:
+    """Refuse an index built with another embedder than `embedder` (empty: any), naming both fixes."""
+    built_with = manifest.get("embedder", {}).get("name")
+    if embedder and built_with != embedder:
+        raise EmbedderMismatch(f"{where} was built with embedder {built_with!r}, not {embedder!r}: "
+                               f"set RAG_EMBEDDER={built_with} (or --embedder) to use it, or {fix}")
+
+
 def current_name(index_dir: Path) -> str | None:
     """The live snapshot's name, or None if there is no index."""
     try:
@@ -177,7 +190,7 @@ def write(index_dir: Path, snap: Snapshot) -> str:
     `IndexError_`; the previous snapshot stays live.
     """
     snaps = index_dir / "snapshots"
-    name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    name = new_name()
     tmp = snaps / f".tmp-{name}"
     try:
         snaps.mkdir(parents=True, exist_ok=True)
@@ -251,10 +264,7 @@ def load(index_dir: str | Path, embedder: str | None = None) -> LoadedIndex:
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexError_(f"index at {index_dir} has format {manifest.get('format_version')}, "
                           f"this version reads {FORMAT_VERSION}; {fix}")
-    built_with = manifest.get("embedder", {}).get("name")
-    if embedder and built_with != embedder:
-        raise EmbedderMismatch(f"index at {index_dir} was built with embedder {built_with!r}, not {embedder!r}: "
-                          f"set RAG_EMBEDDER={built_with} (or --embedder) to use it, or {fix} to re-embed")
+    check_embedder(manifest, embedder, f"index at {index_dir}", f"{fix} to re-embed")
     for rel, size in manifest.get("files", {}).items():
         p = folder / rel
         if not p.is_file() or p.stat().st_size != size:

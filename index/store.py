@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.errors import ConfigError
+from core.errors import ConfigError
 
 
 class FaissStore:

@@ -9,11 +9,11 @@ Example:
 
 from importlib import import_module
 
-# Imported on first use, so `import rag.errors` from the write path stays light and acyclic.
+# Imported on first use, so `import core.errors` from the write path stays light and acyclic.
 _EXPORTS = {
-    "build_index": "index.build", "BuildReport": "index.build",
+    "build_index": "index", "BuildReport": "index",
     "retrieve": "rag.retriever", "Retriever": "rag.retriever", "get_retriever": "rag.retriever",
-    "Settings": "rag.settings", "load_settings": "rag.settings",
+    "Settings": "core.settings", "load_settings": "core.settings",
     "Hit": "rag.types", "Citation": "rag.types", "Answer": "rag.types",
     "ask": "rag.assistant", "ask_stream": "rag.assistant", "Assistant": "rag.assistant",
 }

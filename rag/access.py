@@ -23,7 +23,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from rag.errors import RagError
+from core.errors import RagError
 
 TOKEN_FILE = "access-token"
 COOKIE = "rag_news_token"

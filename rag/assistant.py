@@ -12,14 +12,14 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from core.lang import detect
+from core.settings import Settings, load_settings
 from rag.checks import Draft, Verdict, asked_kind, content_words, get_checks, states_kind
 from rag.cite import citations_for, with_markers
 from rag.generate import Generator, load_generator
-from rag.lang import detect
 from rag.prompt import ABSTAIN, Evidence, Passage, condense_messages, messages, numbered, passages
 from rag.reply import Reply
 from rag.retriever import Retriever, clean_question, get_retriever
-from rag.settings import Settings, load_settings
 from rag.types import Answer
 
 HISTORY_TURNS, HISTORY_CHARS = 3, 1000     # what a follow-up needs; keeps the condense prompt in context
@@ -134,17 +134,20 @@ class Assistant:
             return self._abstain(question, standalone, lang, timings, reply.raw, shown, verdicts)
         by_n = {e.n: e for e in draft.sentences()}
         if not by_n:       # the cited check is off and the reply cites nothing shown
-            return Answer(question, reply.text, [], False, lang, standalone, timings, reply.raw, _shown(shown),
-                          verdicts)
+            return Answer(question=question, text=reply.text, citations=[], language=lang,
+                          standalone_question=standalone, timings=timings, draft=reply.raw, passages=_shown(shown),
+                          checks=verdicts)
         citations = citations_for([by_n[n] for n in dict.fromkeys(draft.cited) if n in by_n])
-        return Answer(question, with_markers(reply.text, [c.n for c in citations]), citations, False, lang,
-                      standalone, timings, reply.raw, _shown(shown), verdicts)
+        return Answer(question=question, text=with_markers(reply.text, [c.n for c in citations]), citations=citations,
+                      language=lang, standalone_question=standalone, timings=timings, draft=reply.raw,
+                      passages=_shown(shown), checks=verdicts)
 
     @staticmethod
     def _abstain(question, standalone, lang, timings, raw, shown, verdicts) -> Answer:
         """"The articles don't say", in the question's language, with the verdicts that led to it."""
-        return Answer(question, ABSTAIN[lang if lang in ABSTAIN else "en"], [], True, lang, standalone, timings, raw,
-                      _shown(shown), verdicts)
+        return Answer(question=question, text=ABSTAIN[lang if lang in ABSTAIN else "en"], citations=[],
+                      abstained=True, language=lang, standalone_question=standalone, timings=timings, draft=raw,
+                      passages=_shown(shown), checks=verdicts)
 
     def standalone(self, question: str, history: list[tuple[str, str]] | None = None) -> str:
         """The question rewritten to be understood without `history` (the question itself when there is none)."""
@@ -160,7 +163,7 @@ class Assistant:
 
 def _rarity(question: str, hits, lang: str) -> dict[str, float]:
     """The question's content words (their shared start) -> the share of the hits' sentences without them."""
-    from index.lexical import word_start
+    from core.words import word_start
     starts = {word_start(w) for w in content_words(question, lang) if len(w) >= 3}
     texts = [h.text[a - h.start:b - h.start].lower() for h in hits for a, b, _ in h.sentences]
     if not texts:

@@ -17,8 +17,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
+from core.settings import check_names
 from rag.amounts import unsupported
-from rag.errors import ConfigError
 from rag.prompt import Evidence
 
 
@@ -206,7 +206,7 @@ def new_words(answer: str, question: str, lang: str) -> list[str]:
     >>> new_words("Die Verteidigung wurde abgestraft.", "Welche Verteidigung wurde abgestraft?", "de")
     []
     """
-    from index.lexical import word_start
+    from core.words import word_start
     asked = {w.lower() for w in _WORD.findall(question)}
     starts = {word_start(w) for w in asked if len(w) >= 4}
     skip = function_words(lang)
@@ -226,7 +226,7 @@ def content_words(text: str, lang: str) -> list[str]:
 
 def function_words(lang: str) -> frozenset[str]:
     """Stop words of `lang` and English, and the question words: what a question shares with any sentence."""
-    from index.lexical import stopwords
+    from core.words import stopwords
     return stopwords(lang) | stopwords("en") | _GRAMMAR
 
 
@@ -313,15 +313,12 @@ def get_checks(names: str, embedder: str = "", known: Callable[[str], bool] | No
 
     `embedder` picks the relevance floor; `known` is the index's vocabulary lookup for the names check.
     """
-    wanted = [n.strip() for n in names.split(",") if n.strip()]
-    unknown = [n for n in wanted if n not in CHECKS]
-    if unknown:
-        raise ConfigError(f"unknown check(s) {unknown}; valid: {', '.join(CHECKS)} (comma-separated, or empty)")
+    wanted = check_names(names)
     made = {"relevance": lambda: Relevance(_floor(embedder)), "names": lambda: Names(known)}
     return [made.get(n, CHECKS[n])() for n in CHECKS if n in wanted]
 
 
 def _floor(embedder: str) -> float | None:
-    from rag.models.catalog import CATALOG
+    from core.models.catalog import CATALOG
     spec = CATALOG.get(embedder)
     return spec.extra.get("relevance_floor") if spec else None

@@ -28,8 +28,9 @@ def strip_markers(text: str) -> str:
 
 def citations_for(sentences: list[Evidence]) -> list[Citation]:
     """One citation per sentence, numbered 1..m in the given order: its chunk, and the sentence as the quote."""
-    return [Citation(n, e.hit.source, e.hit.text, e.hit.start, e.hit.end, e.text, e.start, e.end, e.hit.date,
-                     e.hit.title, round(float(e.score), 4)) for n, e in enumerate(sentences, 1)]
+    return [Citation(n=n, source=e.hit.source, text=e.hit.text, start=e.hit.start, end=e.hit.end, quote=e.text,
+                     quote_start=e.start, quote_end=e.end, date=e.hit.date, title=e.hit.title,
+                     support=round(float(e.score), 4)) for n, e in enumerate(sentences, 1)]
 
 
 def with_markers(text: str, numbers: list[int]) -> str:

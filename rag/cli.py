@@ -20,8 +20,8 @@ import re
 import shutil
 import sys
 
-from rag.errors import RagError
-from rag.settings import Settings, load_settings
+from core.errors import RagError
+from core.settings import Settings, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,15 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=None, help="port (default: the serve_port setting, 7861)")
     sv.add_argument("--llm", help="LLM name (see `rag models list`)")
 
-    ui = command("ui", help="start the chat app in the browser (Gradio)")
-    ui.add_argument("--index", dest="index_dir", help="index folder (default: <home>/ui/index)")
-    ui.add_argument("--corpus", help="articles folder uploads go to (default: the one the index was built from)")
-    ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    ui.add_argument("--port", type=int, default=7860)
-
-    ev = command("eval", help="measure retrieval, answers, citations and latency on a QA set")
-    from eval.harness import add_arguments
-    add_arguments(ev)
+    for plugin in plugins().values():          # `rag ui`, `rag eval` and any installed command
+        plugin.add_arguments(command(plugin.NAME, help=plugin.HELP))
 
     mo = command("models", help="list or prepare models")
     msub = mo.add_subparsers(dest="models_command", required=True)
@@ -79,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     mp = msub.add_parser("prepare", help="prepare models now (default: the configured embedder and LLM)")
     mp.add_argument("names", nargs="*")
 
-    db = command("db", help="the local PostgreSQL for store = \"postgres\"; migrate any database's schema")
+    db = command("db", help="the local PostgreSQL for backend = \"postgres\"; migrate any database's schema")
     dsub = db.add_subparsers(dest="db_command", required=True)
     ds = dsub.add_parser("start", help="start the local server (data under <home>/postgres); prints its URL")
     ds.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default 55432)")
@@ -89,6 +82,17 @@ def _parser() -> argparse.ArgumentParser:
     dsub.add_parser("status", help="print the local server's URL, or say it is stopped")
     dsub.add_parser("migrate", help="bring the schema at postgres_url to this version (the index is kept)")
     return p
+
+
+PLUGIN_GROUP = "rag_news.commands"
+
+
+@functools.cache
+def plugins() -> dict:
+    """Commands registered by installed packages under the `rag_news.commands` entry point: modules with NAME, HELP,
+    `add_arguments(parser)` and `run(args, settings)` (`eval/command.py` is one)."""
+    from importlib.metadata import entry_points
+    return {ep.name: ep.load() for ep in entry_points(group=PLUGIN_GROUP)}
 
 
 def _overrides(pairs: list[str]) -> dict[str, str]:
@@ -111,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
                                             index_dir=getattr(args, "index_dir", None),
                                             llm=getattr(args, "llm", None)).items() if v is not None})
         settings = load_settings(args.config, **flags)
-        return {"index": _index, "search": _search, "ask": _ask, "serve": _serve, "eval": _eval, "ui": _ui,
-                "models": _models, "db": _db}[args.command](args, settings)
+        run = {"index": _index, "search": _search, "ask": _ask, "serve": _serve, "models": _models,
+               "db": _db}.get(args.command) or plugins()[args.command].run
+        return run(args, settings)
     except RagError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -123,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _index(args, settings: Settings) -> int:
-    from index.build import build_index
+    from index import build_index
     report = build_index(args.folder or settings.corpus_path, settings.index_path, settings=settings,
                          rebuild=args.rebuild)
     for name, why in report.skipped:
@@ -242,28 +247,9 @@ def _serve(args, settings: Settings) -> int:
     return 0
 
 
-def _ui(args, settings: Settings) -> int:
-    from pathlib import Path
-
-    from rag.access import read_or_create_token, token_path
-    from ui.app import app_url, serve
-    token, new = read_or_create_token(settings.home_path)
-    print(f"rag-news UI: open {app_url(args.host, args.port)}/?token={token} (Ctrl-C stops it)\n"
-          f"  the link carries the access token{' made now' if new else ''}; it is kept in "
-          f"{token_path(settings.home_path)}: share it with no one you would not give your articles to")
-    serve(settings, Path(args.index_dir) if args.index_dir else None, Path(args.corpus) if args.corpus else None,
-          args.host, args.port)
-    return 0
-
-
-def _eval(args, settings: Settings) -> int:
-    from eval.harness import main as run_eval
-    return run_eval(args, settings)
-
-
 def _models(args, settings: Settings) -> int:
-    from rag.models.catalog import CATALOG
-    from rag.models.prepare import is_prepared, model_path
+    from core.models.catalog import CATALOG
+    from core.models.prepare import is_prepared, model_path
     if args.models_command == "list":
         for spec in CATALOG.values():
             mark = "prepared" if is_prepared(spec.name, settings) else ("pypi+hub" if spec.pypi else "hub only")
@@ -282,7 +268,7 @@ def _db(args, settings: Settings) -> int:
     if args.db_command == "start":
         url = server.start(home, args.port or server.DEFAULT_PORT, args.shared_buffers)
         print(url)
-        print(f"use it with: export RAG_STORE=postgres RAG_POSTGRES_URL='{url}'", file=sys.stderr)
+        print(f"use it with: export RAG_BACKEND=postgres RAG_POSTGRES_URL='{url}'", file=sys.stderr)
     elif args.db_command == "stop":
         print("stopped" if server.stop(home) else "not running")
     elif args.db_command == "status":

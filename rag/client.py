@@ -13,8 +13,8 @@ import urllib.error
 import urllib.request
 from typing import Iterator
 
-from rag.errors import RagError
-from rag.settings import Settings
+from core.errors import RagError
+from core.settings import Settings
 from rag.types import Answer
 
 PROBE_TIMEOUT_S = 0.5          # a server on this machine answers /health in milliseconds

@@ -16,8 +16,8 @@ import weakref
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
-from rag.errors import ConfigError, InputError, ModelError
-from rag.settings import Settings
+from core.errors import ConfigError, InputError, ModelError
+from core.settings import Settings
 
 
 class Generator(Protocol):
@@ -152,7 +152,7 @@ class OpenAIGenerator:
 
 
 def _llama_cpp(settings: Settings) -> LlamaCppGenerator:
-    from rag.models.prepare import model_path
+    from core.models.prepare import model_path
     return LlamaCppGenerator(settings.llm, model_path(settings.llm, settings, "llm"), settings.llm_context)
 
 
@@ -178,8 +178,8 @@ def load_generator(settings: Settings) -> Generator:
 
 def _transformers(settings: Settings) -> TransformersGenerator:
     """Offline (or with a local file): the prepared GGUF, dequantised; online: the hub checkpoint."""
-    from rag.models.catalog import get_spec
-    from rag.models.prepare import is_prepared, model_path
+    from core.models.catalog import get_spec
+    from core.models.prepare import is_prepared, model_path
     if settings.llm_path or settings.offline or is_prepared(settings.llm, settings):
         path = model_path(settings.llm, settings, "llm")
         return TransformersGenerator(settings.llm, path.parent, gguf_file=path.name)

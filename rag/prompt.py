@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from index.sentences import split_sentences
+from core.lang import NAMES
+from core.sentences import split_sentences
 from rag.amounts import gloss
 from rag.guard import flag_sentences, looks_like_instruction
-from rag.lang import NAMES
 from rag.types import Hit
 
 NOT_FOUND = "NOT_IN_SOURCES"

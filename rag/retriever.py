@@ -16,13 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import Embedder, load_embedder
-from index.snapshot import LoadedIndex, current_name, load
-from rag.errors import IndexError_, InputError
-from rag.lang import detect
+from core.errors import InputError
+from core.lang import detect
+from core.settings import Settings, load_settings
+from index import Embedder, IndexReader, build_index, get_backend, load_embedder
 from rag.langshift import shift_queries
 from rag.scope import article_scope
-from rag.settings import Settings, load_settings
 from rag.types import Hit
 
 MAX_QUESTION_CHARS = 2000
@@ -31,7 +30,7 @@ MAX_QUESTION_CHARS = 2000
 class Retriever:
     """Searches one loaded index with one embedder."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings):
+    def __init__(self, index: IndexReader, embedder: Embedder, settings: Settings):
         self.index, self.embedder, self.settings = index, embedder, settings
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
@@ -156,9 +155,11 @@ class Retriever:
             doc = self.index.doc(c.doc_id)
             sents = self._sentence_scores(q, i)
             best = max(sents, key=lambda t: t[2]) if sents else (None, None, 0.0)
-            hits.append(Hit(c.doc_id, c.text, c.start, c.end, round(fused[i], 6), c.id, doc.get("title", ""),
-                            doc.get("date", ""), c.heading, ranks[i][0], ranks[i][1], c.boilerplate,
-                            best[0], best[1], sents, doc.get("language", "")))
+            hits.append(Hit(source=c.doc_id, text=c.text, start=c.start, end=c.end, score=round(fused[i], 6),
+                            chunk_id=c.id, title=doc.get("title", ""), date=doc.get("date", ""), heading=c.heading,
+                            dense_rank=ranks[i][0], bm25_rank=ranks[i][1], boilerplate=c.boilerplate,
+                            sentence_start=best[0], sentence_end=best[1], sentences=sents,
+                            language=doc.get("language", "")))
             if len(hits) == k:
                 break
         return hits
@@ -200,7 +201,7 @@ def clean_question(question) -> str:
 
 
 _EMBEDDERS: dict[tuple, Embedder] = {}
-_INDEXES: dict[tuple, LoadedIndex] = {}
+_INDEXES: dict[tuple, IndexReader] = {}
 _RETRIEVERS: dict[tuple, Retriever] = {}
 _MAX_RETRIEVERS = 8              # settings variants over the one loaded index (a slider moved back and forth)
 _LOADING = threading.RLock()     # concurrent first calls load a model or index once, not once per thread
@@ -210,21 +211,20 @@ def get_retriever(index_dir: str | Path | None = None, settings: Settings | None
     """A cached retriever for `index_dir` (None: the default index, built from the bundled articles on first use)."""
     settings = settings or load_settings()
     with _LOADING:
-        return _get_retriever(Path(index_dir) if index_dir else settings.index_path, index_dir is None, settings)
+        return _get_retriever(settings.index_at(index_dir), index_dir is None, settings)
 
 
 def _get_retriever(path: Path, default: bool, settings: Settings) -> Retriever:
-    embedder = _embedder(settings)      # first: a bad model name is the clearer error
-    if settings.store == "postgres":
-        return _postgres_retriever(default, settings, embedder)
-    if default and current_name(path) is None:
-        from index.build import build_index
+    embedder = embedder_for(settings)      # first: a bad model name is the clearer error
+    backend = get_backend(settings.backend)
+    if default and not backend.exists(path, settings):
         build_index(settings.corpus_path, path, settings=settings, embedder=embedder)
-    key = (str(path.resolve()), current_name(path), settings.embedder)     # what loading the index depends on
+    # what loading the index depends on; a build that lands changes the version
+    key = (backend.name, backend.location(path, settings), backend.version(path, settings), settings.embedder)
     if key not in _INDEXES:
         _INDEXES.clear()       # one live index per process keeps memory flat
         _RETRIEVERS.clear()
-        _INDEXES[key] = open_index(path, settings)
+        _INDEXES[key] = backend.reader(path, settings)
     if (key, settings) not in _RETRIEVERS:      # other answer settings reuse the loaded index
         if len(_RETRIEVERS) >= _MAX_RETRIEVERS:
             _RETRIEVERS.clear()
@@ -232,41 +232,18 @@ def _get_retriever(path: Path, default: bool, settings: Settings) -> Retriever:
     return _RETRIEVERS[key, settings]
 
 
-def open_index(index_dir: str | Path | None, settings: Settings):
-    """The built index, opened for reading: the snapshot folder, or the database for `store = "postgres"`."""
-    if settings.store == "postgres":
-        from index.postgres.read import PgIndex
-        return PgIndex(settings.postgres_url, settings.embedder, settings.postgres_ef_search)
-    return load(Path(index_dir) if index_dir else settings.index_path, embedder=settings.embedder)
-
-
-def _postgres_retriever(default: bool, settings: Settings, embedder: Embedder) -> Retriever:
-    """A retriever over the PostgreSQL index; it follows new builds by itself, so one per settings is kept."""
-    key = ("postgres", settings)
-    if key not in _RETRIEVERS:
-        try:
-            index = open_index(None, settings)
-        except IndexError_:
-            if not default or has_index(settings):
-                raise
-            from index.build import build_index
-            build_index(settings.corpus_path, settings=settings, embedder=embedder)
-            index = open_index(None, settings)
-        _RETRIEVERS.clear()
-        _RETRIEVERS[key] = Retriever(index, embedder, settings)
-    return _RETRIEVERS[key]
+def open_index(index_dir: str | Path | None, settings: Settings) -> IndexReader:
+    """The built index at `index_dir` (None: the configured one), opened for reading by the configured backend."""
+    return get_backend(settings.backend).reader(settings.index_at(index_dir), settings)
 
 
 def has_index(settings: Settings, index_dir: str | Path | None = None) -> bool:
-    """True when the configured store holds a built index."""
-    if settings.store != "postgres":
-        return current_name(Path(index_dir) if index_dir else settings.index_path) is not None
-    from index.postgres import connect, schema_version
-    with connect(settings.postgres_url) as conn:
-        return schema_version(conn) > 0 and conn.execute("select 1 from rag_state").fetchone() is not None
+    """True when the configured backend holds a built index."""
+    return get_backend(settings.backend).exists(settings.index_at(index_dir), settings)
 
 
-def _embedder(settings: Settings) -> Embedder:
+def embedder_for(settings: Settings) -> Embedder:
+    """The embedder `settings` name, loaded once per process."""
     key = (settings.embedder, settings.embedder_path, str(settings.models_path), settings.embed_batch_size,
            settings.embed_bf16)
     with _LOADING:

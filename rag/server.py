@@ -26,9 +26,10 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from core.errors import RagError
+from core.settings import Settings
+from index import get_backend
 from rag.access import Guard, GuardMiddleware, read_or_create_token
-from rag.errors import RagError
-from rag.settings import Settings
 
 MAX_BODY = 1 << 20             # bytes of one request
 BODY_TIMEOUT_S = 10            # to send that body: a client trickling bytes holds nothing for long
@@ -41,13 +42,11 @@ _END = object()
 
 def identity(settings: Settings, index_dir: str | Path | None) -> dict:
     """What a server answers from: a client uses it only when this matches its own settings."""
-    if settings.store == "postgres":
-        from index.postgres import redact
-        where = "postgres:" + redact(settings.postgres_url)
-    else:
-        where = str((Path(index_dir).expanduser() if index_dir else settings.index_path).resolve())
-    return {"index": where, "llm": settings.llm, "llm_path": settings.llm_path,
-            "embedder": settings.embedder, "generator": settings.generator, "checks": settings.checks}
+    backend = get_backend(settings.backend)
+    out = settings.index_at(index_dir)
+    return {"index": f"{backend.name}:{backend.shown(out, settings)}", "llm": settings.llm,
+            "llm_path": settings.llm_path, "embedder": settings.embedder, "generator": settings.generator,
+            "checks": settings.checks}
 
 
 class Listener:

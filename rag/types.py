@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Hit:
     """One retrieved passage: `source` is the document id, `start:end` offsets into its text."""
 
@@ -31,7 +31,7 @@ class Hit:
         return asdict(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Citation:
     """Marker [n] of an answer: the passage (chunk) it points at and the sentence(s) that support the claim."""
 
@@ -52,7 +52,7 @@ class Citation:
         return asdict(self)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Answer:
     """What `ask` returns: the answer text with [n] markers and the citations they map to."""
 

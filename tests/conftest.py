@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.settings import SAMPLE_ARTICLES, Settings, load_settings
+from core.settings import SAMPLE_ARTICLES, Settings, load_settings
 
 
 class ScriptedGenerator:

@@ -16,8 +16,8 @@ import urllib.request
 
 import pytest
 
+from core.settings import Settings
 from eval.bench_ui import free_port
-from rag.settings import Settings
 
 
 class Paced:

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
+from core.errors import ConfigError
+from core.sentences import split_sentences
 from index.build import build_index
-from index.sentences import split_sentences
 from index.snapshot import load
 from rag.assistant import Assistant
 from rag.checks import Adds, Asked, Draft, Numbers
-from rag.errors import ConfigError
 from rag.prompt import messages, numbered, passages, sanitize
 from rag.retriever import Retriever
 from rag.types import Answer, Hit
@@ -138,7 +138,7 @@ def test_names_stops_a_question_about_two_things_no_article_mentions_without_ask
 
 
 def _draft(claim, lang, source, source_lang="de"):
-    hit = Hit("n.txt", source, 0, len(source), 1.0, title="")
+    hit = Hit(source="n.txt", text=source, start=0, end=len(source), score=1.0, title="")
     ev = numbered(passages([hit], 2000), lambda t: source_lang)
     return Draft("?", lang, ev, [1], claim)
 
@@ -253,8 +253,8 @@ def test_planted_instructions_in_an_article_do_not_reach_the_prompt_as_structure
 
 
 def test_english_answers_see_german_amounts_with_their_english_scale_and_english_sources_stay_as_they_are():
-    de = Hit("d.txt", "Es geht um über 150 Milliarden Yuan.", 0, 36, 1.0, language="de")
-    en = Hit("e.txt", "It is about 35.1 billion dollars.", 0, 33, 1.0, language="en")
+    de = Hit(source="d.txt", text="Es geht um über 150 Milliarden Yuan.", start=0, end=36, score=1.0, language="de")
+    en = Hit(source="e.txt", text="It is about 35.1 billion dollars.", start=0, end=33, score=1.0, language="en")
     ev = numbered(passages([de, en], 2000))
     user = messages("How much?", ev, "en")[1]["content"]
     assert "150 Milliarden (= 150 billion) Yuan" in user and "35.1 billion dollars." in user and "(= 35.1" not in user
@@ -285,7 +285,8 @@ def test_one_sentence_between_two_shown_ones_is_shown_when_the_gap_room_allows()
     )
     spans = split_sentences(text, 100)
     scores = [0.9, 0.2, 0.88, 0.1]
-    hit = Hit("a.txt", text, 100, 100 + len(text), 1.0, sentences=tuple((a, b, s) for (a, b), s in zip(spans, scores)))
+    hit = Hit(source="a.txt", text=text, start=100, end=100 + len(text), score=1.0,
+              sentences=tuple((a, b, s) for (a, b), s in zip(spans, scores)))
     first, gap, third = (b - a for a, b in spans[:3])
     budget = first + third
     apart = passages([hit], budget, most=4, margin=0.5)
@@ -346,8 +347,8 @@ def test_cli_answer_piped_is_printed_once_then_its_sources(tmp_path, models_dir,
 
 @pytest.mark.slow
 def test_default_model_answers_in_the_question_language_with_exact_citations_and_abstains(tmp_path, models_dir):
+    from core.settings import SAMPLE_ARTICLES, Settings
     from rag.assistant import get_assistant
-    from rag.settings import SAMPLE_ARTICLES, Settings
 
     settings = Settings(home=str(tmp_path / "home"), models_dir=models_dir, offline=True)
     assistant = get_assistant(None, settings)
@@ -389,7 +390,7 @@ def test_an_answer_must_state_the_kind_of_thing_its_question_asks_for(question, 
 def test_each_shown_sentence_brings_the_next_one_of_its_chunk_with_the_window():
     text = "Die Firma legte Zahlen vor. Der Umsatz stieg auf 3 Milliarden. Das Wetter war gut. Ende."
     spans = split_sentences(text, 0)
-    hit = Hit("a.txt", text, 0, len(text), 1.0, sentences=tuple((a, b, s) for (a, b), s in
+    hit = Hit(source="a.txt", text=text, start=0, end=len(text), score=1.0, sentences=tuple((a, b, s) for (a, b), s in
                                                                  zip(spans, [0.9, 0.5, 0.4, 0.3])))
     alone = passages([hit], 200, most=4, margin=0.1)
     windowed = passages([hit], 200, most=4, margin=0.1, window=1)
@@ -401,7 +402,8 @@ def test_each_shown_sentence_brings_the_next_one_of_its_chunk_with_the_window():
 def test_a_sentence_stating_what_the_question_asks_for_can_outrank_a_closer_one():
     text = "Der Konzern steht gut da. Der Gewinn lag bei 5 Millionen Euro."
     spans = split_sentences(text, 0)
-    hit = Hit("a.txt", text, 0, len(text), 1.0, sentences=tuple((a, b, s) for (a, b), s in zip(spans, [0.9, 0.87])))
+    hit = Hit(source="a.txt", text=text, start=0, end=len(text), score=1.0,
+              sentences=tuple((a, b, s) for (a, b), s in zip(spans, [0.9, 0.87])))
     plain = passages([hit], 40, most=1, margin=1.0)
     boosted = passages([hit], 40, most=1, margin=1.0, boost=lambda t, lang: 0.05 if "Millionen" in t else 0.0)
     assert plain[0].text.startswith("Der Konzern") and boosted[0].text.startswith("Der Gewinn")

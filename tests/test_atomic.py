@@ -19,7 +19,7 @@ from rag.retriever import Retriever
 BUILD = """
 import sys
 from index.build import build_index
-from rag.settings import Settings
+from core.settings import Settings
 s = Settings(home=sys.argv[3], models_dir=sys.argv[4], offline=True, embedder="all-minilm-l6-v2")
 build_index(sys.argv[1], sys.argv[2], settings=s, progress=False)
 print("done", flush=True)

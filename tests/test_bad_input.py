@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import InputError
 from index.build import build_index
 from index.snapshot import load
 from rag.assistant import Assistant
-from rag.errors import InputError
 from rag.generate import load_generator
 from rag.retriever import Retriever
-from tests.test_load import _pdf
+from tests.test_load import make_pdf
 
 
 @pytest.fixture
@@ -67,12 +67,12 @@ def test_a_folder_of_bad_files_indexes_the_good_ones_and_says_why_for_the_rest(t
     (docs / "empty.txt").write_bytes(b"")
     (docs / "page.html").write_text("<html><body><script>steal(document.cookie)</script><p>Zeta wächst in Linz.</p>"
                                     "<img src=x onerror=alert(1)></body></html>", encoding="utf-8")
-    (docs / "scan.pdf").write_bytes(_pdf(None))
+    (docs / "scan.pdf").write_bytes(make_pdf(None))
     encrypt = (b"/Encrypt << /Filter /Standard /V 5 /R 6 /Length 256 /O <" + b"00" * 48 + b"> /U <" + b"00" * 48
                + b"> /OE <" + b"00" * 32 + b"> /UE <" + b"00" * 32 + b"> /P -4 /Perms <" + b"00" * 16 + b"> >>")
-    (docs / "locked.pdf").write_bytes(_pdf("Zeta secret").replace(b"/Root 1 0 R >>", b"/Root 1 0 R " + encrypt
+    (docs / "locked.pdf").write_bytes(make_pdf("Zeta secret").replace(b"/Root 1 0 R >>", b"/Root 1 0 R " + encrypt
                                                                      + b" /ID [<01> <01>] >>"))
-    (docs / "cyclic.pdf").write_bytes(_pdf("Zeta loop").replace(b"/Kids [3 0 R]", b"/Kids [2 0 R]"))
+    (docs / "cyclic.pdf").write_bytes(make_pdf("Zeta loop").replace(b"/Kids [3 0 R]", b"/Kids [2 0 R]"))
     secret = tmp_path / "private" / "id_rsa.txt"
     secret.parent.mkdir()
     secret.write_text("Geheimer Schlüssel Zeta-Tresor 4711\n", encoding="utf-8")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from core.settings import Settings
 from rag import assistant as assistant_module
 from rag.assistant import ask
-from rag.settings import Settings
 
 
 def test_sixteen_concurrent_asks_load_the_model_once_and_all_answer(tmp_path, models_dir, corpus):
@@ -32,9 +32,9 @@ def test_switching_the_llm_frees_the_last_one_and_a_new_top_k_keeps_the_loaded_i
     import gc
     import weakref
 
+    from core.models.prepare import model_path
     from index.build import build_index
     from rag.assistant import get_assistant
-    from rag.models.prepare import model_path
     from rag.retriever import get_retriever
     build_index(corpus, tiny.index_path, settings=tiny, progress=False)
     first = get_retriever(tiny.index_path, tiny)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from core.errors import InputError
 from eval.metrics import (
     abstention,
     citation_scores,
@@ -22,7 +23,6 @@ from eval.runner import CACHE, cached, run, settings_key
 from index.build import build_index
 from index.snapshot import load
 from rag.assistant import Assistant
-from rag.errors import InputError
 from rag.retriever import Retriever
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.errors import ConfigError
+from core.errors import ConfigError
+from core.settings import Settings
 from rag.generate import load_generator
-from rag.settings import Settings
 
 MESSAGES = [{"role": "system", "content": "You are brief."}, {"role": "user", "content": "Say hello."}]
 

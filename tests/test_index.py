@@ -7,14 +7,14 @@ import json
 import numpy as np
 import pytest
 
+from core.errors import EmbedderMismatch, IndexError_, InputError
+from core.settings import Settings
 from index.build import build_index
 from index.chunk import Chunker
 from index.load import Document
 from index.snapshot import current_name, load
 from index.store import STORES, make_store
-from rag.errors import EmbedderMismatch, IndexError_, InputError
 from rag.retriever import Retriever, retrieve
-from rag.settings import Settings
 
 
 def test_offsets_round_trip(corpus, tiny, tiny_embedder):

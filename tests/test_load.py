@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import InputError
+from core.settings import SAMPLE_ARTICLES
 from index.load import discover, read_document
-from rag.errors import InputError
-from rag.settings import SAMPLE_ARTICLES
 
 
-def _pdf(text: str | None) -> bytes:
+def make_pdf(text: str | None) -> bytes:
     """A minimal one-page PDF; `None` gives a page without any text."""
     content = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode() if text else b""
     objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -56,9 +56,9 @@ def test_html_keeps_main_text_only(tmp_path):
 
 
 def test_pdf_text_and_pdf_without_text(tmp_path):
-    (tmp_path / "a.pdf").write_bytes(_pdf("Alibaba investiert in KI."))
+    (tmp_path / "a.pdf").write_bytes(make_pdf("Alibaba investiert in KI."))
     assert "Alibaba investiert in KI." in read_document(tmp_path / "a.pdf", tmp_path).text
-    (tmp_path / "scan.pdf").write_bytes(_pdf(None))
+    (tmp_path / "scan.pdf").write_bytes(make_pdf(None))
     with pytest.raises(InputError, match="no text layer.*OCR"):
         read_document(tmp_path / "scan.pdf", tmp_path)
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")

@@ -8,11 +8,11 @@ import unicodedata
 import numpy as np
 import pytest
 
-from rag.errors import ConfigError, ModelError
-from rag.models import catalog
-from rag.models.e5q4 import dequantise_q4
-from rag.models.prepare import READY, model_path
-from rag.settings import Settings
+from core.errors import ConfigError, ModelError
+from core.models import catalog
+from core.models.e5q4 import dequantise_q4
+from core.models.prepare import READY, model_path
+from core.settings import Settings
 
 
 def test_dequantise_q4_matches_the_format_in_e5c():

@@ -9,11 +9,11 @@ import urllib.request
 
 import pytest
 
+from core.errors import ModelError
+from core.models.prepare import model_path
+from core.settings import Settings
 from eval.bench_ui import free_port
-from rag.errors import ModelError
 from rag.generate import OpenAIGenerator, load_generator
-from rag.models.prepare import model_path
-from rag.settings import Settings
 
 
 @pytest.fixture(scope="module")

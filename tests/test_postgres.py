@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 import index.postgres as pgmod
+from core.errors import ConfigError, EmbedderMismatch, IndexError_
 from index.build import build_index
 from index.postgres import connect, schema_version, server
 from index.postgres.read import PgIndex
 from index.snapshot import load
 from rag.assistant import ask
-from rag.errors import ConfigError, EmbedderMismatch, IndexError_
 from rag.retriever import Retriever, get_retriever
 from ui.library import Library
 
@@ -60,7 +60,7 @@ def pg(pg_server, tiny):
     name = "t_" + uuid.uuid4().hex[:12]
     with connect(url) as admin:
         admin.execute(f"create database {name}")
-    yield tiny.replace(store="postgres", postgres_url=url.rsplit("/", 1)[0] + "/" + name)
+    yield tiny.replace(backend="postgres", postgres_url=url.rsplit("/", 1)[0] + "/" + name)
     with connect(url) as admin:
         admin.execute(f"drop database {name} with (force)")
 
@@ -77,7 +77,7 @@ def test_local_server_commands_and_readers_that_outlive_a_restart(corpus, tiny, 
         assert server.status(home) == url and url.startswith("postgresql://rag:") and "@127.0.0.1:" in url
         assert server.start(home) == url                 # already running: the same URL, no second server
         assert oct((home / "postgres" / "password").stat().st_mode)[-3:] == "600"
-        pg = tiny.replace(store="postgres", postgres_url=url)
+        pg = tiny.replace(backend="postgres", postgres_url=url)
         build_index(corpus, settings=pg, embedder=tiny_embedder, progress=False)
         r = Retriever(PgIndex(url, pg.embedder), tiny_embedder, pg)
         first = _ids(r)
@@ -179,8 +179,8 @@ def test_schema_versions_are_checked_and_migrated(pg, corpus, tiny_embedder, mon
 
 def test_missing_url_and_unreachable_server_say_what_to_do(tiny, corpus):
     with pytest.raises(ConfigError, match="rag db start"):
-        build_index(corpus, settings=tiny.replace(store="postgres"), progress=False)
-    dead = tiny.replace(store="postgres", postgres_url=f"postgresql://rag:geheim@127.0.0.1:{_free_port()}/rag")
+        build_index(corpus, settings=tiny.replace(backend="postgres"), progress=False)
+    dead = tiny.replace(backend="postgres", postgres_url=f"postgresql://rag:geheim@127.0.0.1:{_free_port()}/rag")
     with pytest.raises(IndexError_, match="rag db start") as e:
         build_index(corpus, settings=dead, progress=False)
     assert "geheim" not in str(e.value)
@@ -189,8 +189,8 @@ def test_missing_url_and_unreachable_server_say_what_to_do(tiny, corpus):
 BUILD = """
 import sys
 from index.build import build_index
-from rag.settings import Settings
-s = Settings(home=sys.argv[3], models_dir=sys.argv[4], offline=True, embedder="all-minilm-l6-v2", store="postgres",
+from core.settings import Settings
+s = Settings(home=sys.argv[3], models_dir=sys.argv[4], offline=True, embedder="all-minilm-l6-v2", backend="postgres",
              postgres_url=sys.argv[2])
 build_index(sys.argv[1], settings=s, progress=False)
 print("done", flush=True)
@@ -262,11 +262,11 @@ def test_sigkill_during_postgres_builds_keeps_the_previous_index(pg, corpus, tin
 ASKER = """
 import json, os, sys
 from index.postgres.read import PgIndex
-from rag.retriever import Retriever, _embedder
-from rag.settings import Settings
-s = Settings(home=sys.argv[2], models_dir=sys.argv[3], offline=True, embedder="all-minilm-l6-v2", store="postgres",
+from rag.retriever import Retriever, embedder_for
+from core.settings import Settings
+s = Settings(home=sys.argv[2], models_dir=sys.argv[3], offline=True, embedder="all-minilm-l6-v2", backend="postgres",
              postgres_url=sys.argv[1])
-r = Retriever(PgIndex(s.postgres_url, s.embedder), _embedder(s), s)
+r = Retriever(PgIndex(s.postgres_url, s.embedder), embedder_for(s), s)
 questions = json.loads(sys.argv[4])
 while not os.path.exists(sys.argv[5]):
     for q in questions:

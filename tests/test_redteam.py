@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.settings import Settings
 from eval.redteam import CASES, Target
-from rag.settings import Settings
 
 SLOW = ("serve-50-parallel", "planted-orders")      # every question through the LLM
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.errors import IndexError_
 from index.build import build_index
 from index.snapshot import load
-from rag.errors import IndexError_
 
 REPO = Path(__file__).resolve().parents[1]
 FORBIDDEN = re.compile(r"\bimport pickle|\bpickle\.loads?\(|torch\.load\(|allow_pickle=True|trust_remote_code=True|"

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
+from core.errors import RagError
 from eval.bench_ui import free_port
-from rag.errors import RagError
 
 
 @pytest.fixture

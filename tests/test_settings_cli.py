@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from core.errors import ConfigError
+from core.settings import Settings, load_settings
 from rag.cli import main
-from rag.errors import ConfigError
-from rag.settings import Settings, load_settings
 
 
 def test_layers_defaults_toml_env_flags(tmp_path):
@@ -28,6 +28,22 @@ def test_bad_settings_say_what_is_valid(tmp_path):
         load_settings(tmp_path / "bad.toml", env={})
     with pytest.raises(ConfigError, match="chunk_overlap"):
         Settings().replace(chunk_tokens=100, chunk_overlap=100)
+
+
+def test_settings_are_validated_wherever_they_are_made():
+    with pytest.raises(ConfigError, match="unknown backend 'x'; valid: folder, postgres"):
+        Settings(backend="x")
+    with pytest.raises(ConfigError, match="unknown ann 'ivf'; valid: auto, flat, hnsw"):
+        Settings(ann="ivf")
+    with pytest.raises(ConfigError, match="unknown check"):
+        Settings(checks="cited,spelling")
+    with pytest.raises(ConfigError, match="top_k"):
+        Settings(top_k=0)
+    for old in ({"RAG_STORE": "postgres"},):                 # the setting that was split: the message says into what
+        with pytest.raises(ConfigError, match="backend = .*ann = "):
+            load_settings(env=old)
+    with pytest.raises(ConfigError, match="backend = .*ann = "):
+        load_settings(store="hnsw", env={})
 
 
 def test_cli_search_json_and_errors(tmp_path, models_dir, monkeypatch, capsys):
@@ -61,11 +77,11 @@ def test_every_setting_has_help_and_a_group():
 def test_a_rag_toml_found_in_the_current_folder_cannot_send_data_elsewhere(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "rag.toml").write_text('top_k = 7\npostgres_url = "postgresql://x:y@evil.example/db"\n'
-                                       'store = "postgres"\n')
-    with pytest.raises(ConfigError, match="postgres_url, store.*--config rag.toml"):
+                                       'backend = "postgres"\n')
+    with pytest.raises(ConfigError, match="backend, postgres_url.*--config rag.toml"):
         load_settings(env={"XDG_CONFIG_HOME": str(tmp_path / "cfg")})
     trusted = load_settings("rag.toml", env={})                          # named explicitly: the user chose it
-    assert trusted.store == "postgres" and trusted.top_k == 7
+    assert trusted.backend == "postgres" and trusted.top_k == 7
     (tmp_path / "rag.toml").write_text("top_k = 7\n")                   # tuning only: read as before
     assert load_settings(env={"XDG_CONFIG_HOME": str(tmp_path / "cfg")}).top_k == 7
     (tmp_path / "rag.toml").unlink()

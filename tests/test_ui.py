@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import SAMPLE_ARTICLES, Settings
 from eval.bench_ui import (  # one browser setup for the app's tests and its benchmark
     CHROMIUM,
     FLAGS,
@@ -21,7 +22,6 @@ from eval.bench_ui import (  # one browser setup for the app's tests and its ben
     open_app,
 )
 from rag.generate import register_generator
-from rag.settings import SAMPLE_ARTICLES, Settings
 
 
 class Echo:
@@ -130,7 +130,7 @@ def test_gradio_client_calls_the_ask_endpoint(app):
 
 
 def test_uploads_and_removals_never_touch_the_users_folder(tmp_path, models_dir):
-    from rag.errors import InputError
+    from core.errors import InputError
     from ui.library import Library
     settings = Settings(home=str(tmp_path / "h"), models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2")
     corpus = tmp_path / "corpus"
@@ -197,7 +197,7 @@ def test_the_app_listens_on_localhost_and_serves_no_file_outside_its_folders(app
     assert inspect.signature(serve).parameters["host"].default == "127.0.0.1"
     assert app.url.startswith("http://127.0.0.1:")
     secret = Path(models_dir) / "smollm2-135m" / "READY.json"
-    for path in ["/etc/passwd", str(secret), "../../../../etc/passwd", f"{SAMPLE_ARTICLES}/../../rag/settings.py",
+    for path in ["/etc/passwd", str(secret), "../../../../etc/passwd", f"{SAMPLE_ARTICLES}/../../core/settings.py",
                  str(Path(__file__))]:
         for prefix in ("/gradio_api/file=", "/file=", "/static/", "/gradio_api/static/"):
             url = app.url + prefix + urllib.request.quote(path)

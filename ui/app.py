@@ -14,9 +14,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from rag.errors import RagError
+from core.errors import RagError
+from core.settings import Settings
 from rag.server import Listener
-from rag.settings import Settings
 from ui.library import ALLOWED, MAX_UPLOAD_MB, Library
 from ui.render import answer_html, sources_html
 
@@ -34,8 +34,8 @@ mark { background: #fde68a; padding: 0 .1em; }
 
 def build_app(library: Library, settings: Settings) -> gr.Blocks:
     """The app's layout and events (no network binding happens here)."""
-    from rag.models.catalog import CATALOG
-    from rag.models.prepare import is_prepared
+    from core.models.catalog import CATALOG
+    from core.models.prepare import is_prepared
     llms = [n for n, s in CATALOG.items() if s.kind == "llm" and is_prepared(n, settings)] or [settings.llm]
     app = gr.Blocks(title="rag-news: ask the articles")
     with app:

@@ -17,10 +17,10 @@ import re
 import unicodedata
 from pathlib import Path
 
-from index.build import BuildReport, build_index
-from rag.errors import InputError
+from core.errors import InputError
+from core.settings import SAMPLE_ARTICLES, Settings
+from index import BuildReport, build_index, get_backend
 from rag.retriever import has_index, open_index
-from rag.settings import SAMPLE_ARTICLES, Settings
 
 ALLOWED = (".txt", ".md", ".html", ".htm", ".pdf")
 MAX_UPLOAD_MB = 20
@@ -53,7 +53,8 @@ class Library:
                 raise InputError(f"the index at {index_dir} does not record its articles folder; pass --corpus FOLDER")
         legacy = settings.home_path / "ui" / "corpus"           # the app's own copy in earlier versions
         self.corpus_dir = Path(corpus_dir) if corpus_dir else legacy if legacy.is_dir() else SAMPLE_ARTICLES
-        where = settings.postgres_url if settings.store == "postgres" else str(self.index_dir.resolve())
+        self.backend = get_backend(settings.backend)
+        where = self.backend.location(self.index_dir, settings)
         self.own = settings.home_path / "ui" / "library" / hashlib.sha256(where.encode()).hexdigest()[:16]
         self.uploads = self.own / "uploads"
         self.uploads.mkdir(parents=True, exist_ok=True)
@@ -73,9 +74,9 @@ class Library:
 
     def rebuild(self, progress: bool = True) -> BuildReport:
         """Bring the index in line with the articles folder and the uploads (only new or changed text is embedded)."""
-        from rag.retriever import _embedder
+        from rag.retriever import embedder_for
         return build_index(self.corpus_dir, self.index_dir, settings=self.settings,
-                           embedder=_embedder(self.settings), progress=progress, also=self.uploads,
+                           embedder=embedder_for(self.settings), progress=progress, also=self.uploads,
                            exclude=self.removed)
 
     def add(self, files: list[Path], names: list[str] | None = None) -> BuildReport:
@@ -132,7 +133,4 @@ class Library:
                 "corpus": str(self.corpus_dir)}
 
     def _where(self) -> str:
-        if self.settings.store == "postgres":
-            from index.postgres import redact
-            return redact(self.settings.postgres_url)
-        return str(self.index_dir)
+        return self.backend.shown(self.index_dir, self.settings)

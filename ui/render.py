@@ -1,9 +1,10 @@
 """HTML for answers and sources: markers become clickable citations that open the passage, quote highlighted.
 
 >>> from rag.types import Answer, Citation
->>> c = Citation(1, "a.txt", "Vorher. Siemens investiert 380 Mrd. Danach.", 0, 43, "Siemens investiert 380 Mrd.", 8, 35,
-...              "2025-02-24", "Siemens <KI>")
->>> html = answer_html(Answer("q", "Siemens investiert 380 Mrd. [1].", [c]))
+>>> c = Citation(n=1, source="a.txt", text="Vorher. Siemens investiert 380 Mrd. Danach.", start=0, end=43,
+...              quote="Siemens investiert 380 Mrd.", quote_start=8, quote_end=35, date="2025-02-24",
+...              title="Siemens <KI>")
+>>> html = answer_html(Answer(question="q", text="Siemens investiert 380 Mrd. [1].", citations=[c]))
 >>> '<mark>Siemens investiert 380 Mrd.</mark>' in html and 'Siemens &lt;KI&gt;' in html
 True
 """

@@ -1,4 +1,4 @@
-"""The index in PostgreSQL with pgvector (`store = "postgres"`): many processes and machines share one index.
+"""The index in PostgreSQL with pgvector (`backend = "postgres"`): many processes and machines share one index.
 
 Tables (schema version `SCHEMA_VERSION`): `rag_docs`, `rag_chunks` and `rag_sentences` with their vectors
 (HNSW, cosine), `rag_postings` and `rag_vocab` (BM25 over the same stemmed words as the folder index), and
@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from rag.errors import ConfigError, IndexError_
+from core.errors import ConfigError, IndexError_
 
 SCHEMA_VERSION = 1
 LOCK_KEY = 0x7261676E            # "ragn": the advisory lock every builder takes
@@ -69,12 +69,12 @@ def redact(url: str) -> str:
 def connect(url: str, autocommit: bool = True):
     """A psycopg connection with pgvector's types; a clear error when the server cannot be reached."""
     if not url:
-        raise ConfigError("store = \"postgres\" needs postgres_url (RAG_POSTGRES_URL): for a local server run "
+        raise ConfigError("backend = \"postgres\" needs postgres_url (RAG_POSTGRES_URL): for a local server run "
                           "`rag db start` and use the URL it prints")
     try:
         import psycopg
     except ImportError:
-        raise ConfigError("store = \"postgres\" needs the postgres extra: pip install -e '.[postgres]'") from None
+        raise ConfigError("backend = \"postgres\" needs the postgres extra: pip install -e '.[postgres]'") from None
     try:
         conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
     except psycopg.OperationalError as e:

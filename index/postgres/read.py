@@ -18,10 +18,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from core.errors import IndexError_
 from index.chunk import Chunk
 from index.lexical import Analyzer
 from index.postgres import as_array, check_schema, connect, redact
-from rag.errors import EmbedderMismatch, IndexError_
+from index.snapshot import check_embedder
 
 K1, B = 1.5, 0.75                 # BM25 as bm25s computes it (Lucene idf), so both stores rank alike
 CACHE_CHUNKS = 4096
@@ -44,7 +45,7 @@ class PgIndex:
             conn = connect(self.url)
             if check_schema(conn, self.url) == 0:
                 raise IndexError_(f"no index in the database at {redact(self.url)}; build one with "
-                                  "`rag index FOLDER --set store=postgres`")
+                                  "`rag index FOLDER --set backend=postgres`")
             self._local.conn = conn
             conn.read_only = True
             import psycopg
@@ -57,13 +58,10 @@ class PgIndex:
         row = rows[0] if rows else None
         if row is None:
             raise IndexError_(f"no index in the database at {redact(self.url)}; build one with "
-                              "`rag index FOLDER --set store=postgres`")
+                              "`rag index FOLDER --set backend=postgres`")
         st = dict(zip(("name", "manifest", "chunks", "avg_len", "lang", "dim"), row))
-        built_with = st["manifest"].get("embedder", {}).get("name")
-        if self.embedder and built_with != self.embedder:
-            raise EmbedderMismatch(f"the index at {redact(self.url)} was built with embedder {built_with!r}, not "
-                                   f"{self.embedder!r}: set RAG_EMBEDDER={built_with} to use it, or rebuild it "
-                                   "with `rag index FOLDER --set store=postgres --rebuild`")
+        check_embedder(st["manifest"], self.embedder, f"the index at {redact(self.url)}",
+                       "rebuild it with `rag index FOLDER --set backend=postgres --rebuild`")
         return st
 
     def _run(self, sql: str, params=None) -> list:

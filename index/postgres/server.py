@@ -21,7 +21,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from rag.errors import ConfigError
+from core.errors import ConfigError
 
 DEFAULT_PORT = 55432
 SERVICE_USER = "rag-postgres"

@@ -6,23 +6,20 @@ and ids are never reused: a reader's cache by id stays valid across builds.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import sys
-import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from index.build import _manifest, _Plan, _vectors, main_language, passage_text
+from core.errors import IndexError_
+from core.settings import Settings
 from index.chunk import Chunk
 from index.lexical import Analyzer
+from index.plan import Plan, chunk_key, manifest, passage_text, unchanged, vectors
 from index.postgres import SCHEMA_VERSION, advisory_lock, as_array, check_schema, connect, migrate, redact
-from rag.errors import EmbedderMismatch, IndexError_
-from rag.settings import Settings
+from index.snapshot import check_embedder, new_name
 
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64
 DOC_FIELDS = ("id", "title", "date", "author", "sha256", "language")
@@ -37,13 +34,8 @@ class Previous:
     chunks: list[Chunk]
 
 
-def chunk_key(chunk: Chunk, embed_hash: str) -> str:
-    """Names a chunk row: the same fields and embedding give the same key."""
-    return hashlib.sha1((json.dumps(asdict(chunk), sort_keys=True) + embed_hash).encode()).hexdigest()
-
-
 class PostgresWriter:
-    """The build backend for `store = "postgres"`: lock, previous state, write."""
+    """The `postgres` backend's `IndexWriter`: lock, previous state, write."""
 
     def __init__(self, settings: Settings):
         self.settings, self.url, self.conn = settings, settings.postgres_url, None
@@ -65,15 +57,12 @@ class PostgresWriter:
         row = self.conn.execute("select snapshot, manifest from rag_state").fetchone()
         if row is None:
             return None
-        built_with = row[1].get("embedder", {}).get("name")
-        if built_with != self.settings.embedder:
-            raise EmbedderMismatch(f"the index at {redact(self.url)} was built with embedder {built_with!r}, not "
-                                   f"{self.settings.embedder!r}: set RAG_EMBEDDER={built_with} to use it, or pass "
-                                   "rebuild=True / --rebuild to re-embed")
+        check_embedder(row[1], self.settings.embedder, f"the index at {redact(self.url)}",
+                       "pass rebuild=True / --rebuild to re-embed")
         rows = self.conn.execute("select chunk from rag_chunks order by doc_id, (chunk->>'start')::bigint, id")
         return Previous(row[0], row[1], [Chunk(**r[0]) for r in rows])
 
-    def write(self, plan: _Plan, old, embedder, report, progress: bool, rebuild: bool) -> tuple[str, bool]:
+    def write(self, plan: Plan, old, embedder, report, progress: bool, rebuild: bool) -> tuple[str, bool]:
         """Apply the plan; (build name, whether anything was written)."""
         if old is not None and old.manifest.get("corpus") not in (None, report.corpus):
             print(f"note: the index at {redact(self.url)} was built from {old.manifest['corpus']}; this build makes "
@@ -83,22 +72,21 @@ class PostgresWriter:
         keyset = set(keys)
         new = [i for i, k in enumerate(keys) if k not in existing]
         gone = [i for k, i in existing.items() if k not in keyset]
-        lang = main_language(plan.docs, self.settings)
+        lang = plan.language
         docs = {d.id: d for d in plan.docs}
         stored = {r[0]: r for r in self.conn.execute(f"select {', '.join(DOC_FIELDS)} from rag_docs")}
         changed_docs = [d for d in plan.docs if stored.get(d.id) != tuple(getattr(d, f) for f in DOC_FIELDS)]
         gone_docs = [i for i in stored if i not in docs]
-        if old is not None and not (new or gone or changed_docs or gone_docs) and \
-                old.manifest.get("corpus_language") == lang and \
-                old.manifest.get("sentence_vectors") == self.settings.sentence_vectors:
+        same = unchanged(plan, old.manifest if old is not None else None, lambda: existing, report)
+        if same and not (changed_docs or gone_docs):
             report.reused = len(plan.hashes)
             return old.name, False
         fresh = set(new)
         sent_rows = [j for j, c in enumerate(plan.sentences["chunk"]) if int(c) in fresh]
         vecs = self._vectors(plan, new, sent_rows, embedder, report, progress)
-        name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
-        manifest = _manifest(self.settings, embedder, plan, report.skipped) | {
-            "corpus": report.corpus, "corpus_language": lang, "snapshot": name, "schema_version": SCHEMA_VERSION}
+        name = new_name()
+        made = manifest(self.settings, embedder, plan, report.skipped) | {
+            "corpus": report.corpus, "snapshot": name, "schema_version": SCHEMA_VERSION}
         try:
             with self.conn.transaction():
                 self._apply(plan, keys, existing, new, gone, sent_rows, vecs, changed_docs, gone_docs, lang, old,
@@ -108,7 +96,7 @@ class PostgresWriter:
                     "select %s, %s, count(*), coalesce(avg(len), 0), %s, %s from rag_chunks "
                     "on conflict (id) do update set snapshot = excluded.snapshot, manifest = excluded.manifest, "
                     "chunks = excluded.chunks, avg_len = excluded.avg_len, lang = excluded.lang, dim = excluded.dim",
-                    (name, _json(manifest), lang, int(embedder.dim)))
+                    (name, _json(made), lang, int(embedder.dim)))
         except Exception as e:
             if type(e).__module__.startswith("psycopg"):
                 raise IndexError_(f"could not write the index to {redact(self.url)} ({e}); the previous index is "
@@ -116,7 +104,7 @@ class PostgresWriter:
             raise
         return name, True
 
-    def _vectors(self, plan: _Plan, new: list[int], sent_rows: list[int], embedder, report, progress) -> np.ndarray:
+    def _vectors(self, plan: Plan, new: list[int], sent_rows: list[int], embedder, report, progress) -> np.ndarray:
         """Vectors of the rows to insert (chunks, then sentences); texts the database has are not re-embedded."""
         hashes = [plan.hashes[i] for i in new] + [plan.sentences["hash"][j].hex() for j in sent_rows]
         texts = [plan.texts[i] for i in new] + [plan.sent_texts[j] for j in sent_rows]
@@ -124,7 +112,7 @@ class PostgresWriter:
             "select embed_hash, embedding from rag_chunks where embed_hash = any(%(h)s) union all "
             "select hash, embedding from rag_sentences where hash = any(%(h)s)", {"h": list(set(hashes))}))
         known = {h: (lambda v=v: as_array(v)) for h, v in found.items()}
-        return _vectors(texts, hashes, known, embedder, report, progress)
+        return vectors(texts, hashes, known, embedder, report, progress)
 
     def _apply(self, plan, keys, existing, new, gone, sent_rows, vecs, changed_docs, gone_docs, lang, old, rebuild,
                dim) -> None:

@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from rag.errors import ConfigError
+from core.errors import ConfigError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLES = PACKAGE_ROOT / "index" / "sample_articles"
@@ -59,11 +59,12 @@ class Settings:
                                      "most of the indexed text is in. Each article's own language is detected")
     checks: str = _user("relevance,names,cited,numbers,adds,asked", "the answer checks that run, in order "
                                                           "(docs/answering.md); empty: none")
-    store: str = _user("auto", "`flat` (exact), `hnsw` (approximate), or `auto` (exact up to `hnsw_threshold`): "
-                               "FAISS files in the index folder; `postgres`: PostgreSQL with pgvector at "
-                               "`postgres_url`, shared by many processes and machines")
-    postgres_url: str = _user("", "the database for `store = \"postgres\"`, `postgresql://user:password@host:5432/db`; "
-                                  "`rag db start` runs a local one and prints its URL")
+    backend: str = _user("folder", "where the index lives: `folder` (FAISS and BM25 files in the index folder) or "
+                                   "`postgres` (PostgreSQL with pgvector at `postgres_url`, shared by many processes "
+                                   "and machines)")
+    postgres_url: str = _user("", "the database for `backend = \"postgres\"`, "
+                                  "`postgresql://user:password@host:5432/db`; `rag db start` runs a local one and "
+                                  "prints its URL")
     serve_port: int = _user(7861, "port of `rag serve` on 127.0.0.1; `rag ask` uses a server running there")
     answer_chunks: int = _tuning(8, "retrieved chunks whose sentences compete for the prompt")
     evidence_chars: int = _tuning(900, "characters of source sentences shown to the LLM")
@@ -91,18 +92,23 @@ class Settings:
     language_shift: float = _tuning(1.0, "weight of the cross-lingual query shift (rag/langshift.py); 0: off")
     focus_weight: float = _tuning(0.5, "sentence score = (1-w) cos(q) + w cos(q without the corpus's common words)")
     focus_share: float = _tuning(0.3, "a word in at least this share of chunks is common")
-    hnsw_threshold: int = _tuning(1_000_000, "vectors above which `store = \"auto\"` picks HNSW")
+    ann: str = _tuning("auto", "the folder backend's vector search: `flat` (exact), `hnsw` (approximate), or `auto` "
+                               "(exact up to `hnsw_threshold` vectors)")
+    hnsw_threshold: int = _tuning(1_000_000, "vectors above which `ann = \"auto\"` picks HNSW")
     postgres_ef_search: int = _tuning(100, "pgvector HNSW candidates per query (at least the rows asked for; max "
                                            "1000); recall@10 at 1M vectors: 0.64 at 100, 0.96 at 1000 "
                                            "(docs/postgres.md)")
     boilerplate_min_docs: int = _tuning(3, "a passage repeated in this many documents is boilerplate")
+
+    def __post_init__(self):
+        _validate(self)
 
     def replace(self, **changes) -> "Settings":
         """Return a copy with some fields changed (validated)."""
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
             raise ConfigError(f"unknown setting(s) {sorted(unknown)}; valid: {sorted(f.name for f in fields(self))}")
-        return _validate(dataclasses.replace(self, **changes))
+        return dataclasses.replace(self, **changes)
 
     @property
     def home_path(self) -> Path:
@@ -119,15 +125,23 @@ class Settings:
         """The index folder."""
         return Path(self.index_dir).expanduser() if self.index_dir else self.home_path / "indexes" / "default"
 
+    def index_at(self, index_dir: str | Path | None = None) -> Path:
+        """`index_dir` when one is given, else the configured index folder."""
+        return Path(index_dir).expanduser() if index_dir else self.index_path
+
     @property
     def models_path(self) -> Path:
         """The prepared-models cache."""
         return Path(self.models_dir).expanduser() if self.models_dir else self.home_path / "models"
 
 
-STORES = ("auto", "flat", "hnsw", "postgres")
+BACKENDS = ("folder", "postgres")           # index.backends registers each
+ANN = ("auto", "flat", "hnsw")
+CHECK_NAMES = ("relevance", "names", "cited", "numbers", "adds", "asked")      # pipeline order (rag.checks)
+SPLIT = {"store": "`store` is now two settings: backend = \"folder\" or \"postgres\", and ann = \"auto\", "
+                  "\"flat\" or \"hnsw\" (e.g. RAG_BACKEND=postgres)"}
 # settings that send articles or questions somewhere: a ./rag.toml found by chance may not set them
-ROUTING = frozenset({"store", "postgres_url", "generator", "openai_base_url", "openai_api_key", "llm_path",
+ROUTING = frozenset({"backend", "postgres_url", "generator", "openai_base_url", "openai_api_key", "llm_path",
                      "embedder_path", "models_dir", "home", "index_dir"})
 
 
@@ -140,16 +154,30 @@ def _validate(s: Settings) -> Settings:
         raise ConfigError("focus_weight must be within 0..1 and focus_share within (0, 1]")
     if s.evidence_chars < 1 or s.evidence_gap_chars < 0 or s.evidence_window < 0:
         raise ConfigError("evidence_chars must be at least 1, evidence_gap_chars and evidence_window at least 0")
-    from rag.checks import get_checks
-    get_checks(s.checks)                # an unknown check name fails here, listing the valid ones
-    from rag.lang import LANGUAGES
+    check_names(s.checks)
+    from core.lang import LANGUAGES
     if s.corpus_language and s.corpus_language not in LANGUAGES:
         raise ConfigError(f"corpus_language must be empty (detect) or one of {', '.join(LANGUAGES)}")
     if not 1 <= s.postgres_ef_search <= 1000:
         raise ConfigError("postgres_ef_search must be within 1..1000 (pgvector's limit)")
-    if s.store not in STORES:
-        raise ConfigError(f"store must be one of {', '.join(STORES)} (got {s.store!r})")
+    if s.backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {s.backend!r}; valid: {', '.join(BACKENDS)}")
+    if s.ann not in ANN:
+        raise ConfigError(f"unknown ann {s.ann!r}; valid: {', '.join(ANN)}")
     return s
+
+
+def check_names(names: str) -> list[str]:
+    """The check names of a comma-separated list; an unknown name lists the valid ones.
+
+    >>> check_names("cited, numbers")
+    ['cited', 'numbers']
+    """
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in CHECK_NAMES]
+    if unknown:
+        raise ConfigError(f"unknown check(s) {unknown}; valid: {', '.join(CHECK_NAMES)} (comma-separated, or empty)")
+    return wanted
 
 
 def _coerce(name: str, typ, raw):
@@ -189,6 +217,8 @@ def load_settings(config_file: str | Path | None = None, env: dict | None = None
                               f"rag.toml (or RAG_CONFIG), or move it to {_user_config(env)}")
         values.update(data)
     types = {f.name: f.type for f in fields(Settings)}
+    if "RAG_STORE" in env:
+        raise ConfigError(SPLIT["store"])
     for name in types:
         key = "RAG_" + name.upper()
         if key in env:
@@ -204,4 +234,6 @@ def _user_config(env) -> Path:
 
 
 def _unknown(name: str) -> bool:
+    if name in SPLIT:
+        raise ConfigError(SPLIT[name])
     raise ConfigError(f"unknown setting {name!r}; valid: {sorted(f.name for f in fields(Settings))}")

