@@ -39,10 +39,12 @@ def _tuning(default, help: str):
 class Settings:
     """Every setting of the product; the defaults are the measured best. `docs/configuration.md` lists them."""
 
+    # where things are
     home: str = _user("", "folder for indexes and prepared models; empty: `$RAG_HOME` or `~/.local/share/rag-news`")
     corpus_dir: str = _user("", "the articles folder of the default index; empty: the bundled sample articles")
     index_dir: str = _user("", "the index folder; empty: `<home>/indexes/default`")
     models_dir: str = _user("", "the prepared-models cache; empty: `<home>/models`")
+    # models
     embedder: str = _user("multilingual-e5-small", "embedding model, a catalogue name (`rag models list`)")
     embedder_path: str = _user("", "a local sentence-transformers folder for the embedder, tried first")
     llm: str = _user("qwen2.5-coder-1.5b", "answering model, a catalogue name (`rag models list`)")
@@ -52,6 +54,7 @@ class Settings:
                                         "OpenAI-compatible server: vLLM, Ollama, llama.cpp's server)")
     openai_base_url: str = _user("", "the server for `generator = \"openai\"`, e.g. `http://127.0.0.1:8000/v1`")
     openai_api_key: str = _user("", "its API key, if it needs one")
+    # answers
     llm_context: int = _user(4096, "the LLM's context window in tokens")
     max_answer_tokens: int = _user(160, "the longest answer, in tokens")
     top_k: int = _user(5, "passages `rag search` and `retrieve` return")
@@ -59,6 +62,7 @@ class Settings:
                                      "most of the indexed text is in. Each article's own language is detected")
     checks: str = _user("relevance,names,cited,numbers,adds,asked", "the answer checks that run, in order "
                                                           "(docs/answering.md); empty: none")
+    # where the index lives, and the server
     backend: str = _user("folder", "where the index lives: `folder` (FAISS and BM25 files in the index folder) or "
                                    "`postgres` (PostgreSQL with pgvector at `postgres_url`, shared by many processes "
                                    "and machines)")
@@ -66,6 +70,7 @@ class Settings:
                                   "`postgresql://user:password@host:5432/db`; `rag db start` runs a local one and "
                                   "prints its URL")
     serve_port: int = _user(7861, "port of `rag serve` on 127.0.0.1; `rag ask` uses a server running there")
+    # tuning: what the model is shown
     answer_chunks: int = _tuning(8, "retrieved chunks whose sentences compete for the prompt")
     evidence_chars: int = _tuning(900, "characters of source sentences shown to the LLM")
     answer_sources: int = _tuning(4, "at most this many numbered sources in the prompt")
@@ -77,6 +82,7 @@ class Settings:
                                               "share of retrieved sentences without that word (rare words count)")
     evidence_kind_bonus: float = _tuning(0.0, "added to a sentence's score when it states the kind of thing the "
                                               "question asks for (an amount, a time, a name)")
+    # tuning: the index
     embed_batch_size: int = _tuning(16, "texts embedded per batch")
     embed_bf16: bool = _tuning(True, "embed in bfloat16 where the CPU computes it natively (AVX512-BF16, AMX): "
                                      "about 2x faster, cosines within 1e-4 of float32; else float32")
@@ -84,6 +90,7 @@ class Settings:
     chunk_overlap: int = _tuning(30, "overlap between chunks in embedder tokens")
     sentence_vectors: bool = _tuning(True, "also embed each sentence: a chunk scores cos(chunk) + w max cos(sentence)")
     sentence_weight: float = _tuning(1.5, "w in the line above")
+    # tuning: retrieval
     candidates: int = _tuning(50, "candidates per retriever before fusion")
     rrf_k: int = _tuning(10, "the reciprocal-rank-fusion constant")
     dense_weight: float = _tuning(1.0, "weight of the dense list in the fusion")
@@ -92,12 +99,14 @@ class Settings:
     language_shift: float = _tuning(1.0, "weight of the cross-lingual query shift (rag/langshift.py); 0: off")
     focus_weight: float = _tuning(0.5, "sentence score = (1-w) cos(q) + w cos(q without the corpus's common words)")
     focus_share: float = _tuning(0.3, "a word in at least this share of chunks is common")
+    # tuning: vector search
     ann: str = _tuning("auto", "the folder backend's vector search: `flat` (exact), `hnsw` (approximate), or `auto` "
                                "(exact up to `hnsw_threshold` vectors)")
     hnsw_threshold: int = _tuning(1_000_000, "vectors above which `ann = \"auto\"` picks HNSW")
     postgres_ef_search: int = _tuning(100, "pgvector HNSW candidates per query (at least the rows asked for; max "
                                            "1000); recall@10 at 1M vectors: 0.64 at 100, 0.96 at 1000 "
                                            "(docs/postgres.md)")
+    # tuning: cleaning
     boilerplate_min_docs: int = _tuning(3, "a passage repeated in this many documents is boilerplate")
 
     def __post_init__(self):

@@ -1,4 +1,5 @@
-"""Shared fixtures: real tiny models from the prepared cache, fresh index folders per test."""
+"""Shared fixtures: real tiny models from the prepared cache; one sample index per session for tests that only
+read it, fresh index folders for tests that write."""
 
 from __future__ import annotations
 
@@ -64,3 +65,21 @@ def corpus(tmp_path) -> Path:
     dst = tmp_path / "corpus"
     shutil.copytree(SAMPLE_ARTICLES, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory, models_dir, tiny_embedder) -> Path:
+    """The bundled sample articles indexed once per session with the tiny embedder; tests only read it."""
+    from index import build_index
+    home = tmp_path_factory.mktemp("sample-home")
+    settings = Settings(home=str(home), models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2")
+    build_index(SAMPLE_ARTICLES, settings.index_path, settings=settings, embedder=tiny_embedder, progress=False)
+    return settings.index_path
+
+
+@pytest.fixture
+def sample_retriever(sample_index, tiny, tiny_embedder):
+    """A retriever over the session's sample index, with the test's `tiny` settings."""
+    from index.snapshot import load
+    from rag.retriever import Retriever
+    return Retriever(load(sample_index, tiny.embedder), tiny_embedder, tiny)

@@ -19,9 +19,8 @@ from tests.conftest import ScriptedGenerator
 
 
 @pytest.fixture
-def retriever(corpus, tiny, tiny_embedder):
-    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
-    return Retriever(load(tiny.index_path, tiny.embedder), tiny_embedder, tiny)
+def retriever(sample_retriever):
+    return sample_retriever
 
 
 @pytest.fixture
@@ -327,9 +326,13 @@ def test_real_tiny_llm_end_to_end_via_cli(tmp_path, models_dir, monkeypatch, cap
     code = main(TINY_ASK + ["--home", str(tmp_path), "ask", "Who is Joseph Tsai?", "--json"])
     assert code == 0
     answer = json.loads(capsys.readouterr().out)
-    assert answer["language"] == "en" and isinstance(answer["text"], str) and answer["text"]
-    for c in answer["citations"]:
-        assert c["quote"] in c["text"] and f"[{c['n']}]" in answer["text"]
+    assert answer["language"] == "en" and answer["text"]
+    if answer["abstained"]:                 # the tiny model may find nothing: then it says so, and the check says why
+        assert answer["text"] == "The articles don't say." and not answer["citations"] and answer["checks"]
+    else:                                   # else every claim has a citation whose quote is in its passage
+        assert answer["citations"]
+        for c in answer["citations"]:
+            assert c["quote"] in c["text"] and f"[{c['n']}]" in answer["text"]
 
 
 @pytest.mark.slow

@@ -13,14 +13,12 @@ from index.build import build_index
 from index.snapshot import load
 from rag.assistant import Assistant
 from rag.generate import load_generator
-from rag.retriever import Retriever
 from tests.test_load import make_pdf
 
 
 @pytest.fixture
-def assistant(corpus, tiny, tiny_embedder):
-    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
-    return Assistant(Retriever(load(tiny.index_path, tiny.embedder), tiny_embedder, tiny), load_generator(tiny), tiny)
+def assistant(sample_retriever, tiny):
+    return Assistant(sample_retriever, load_generator(tiny), tiny)
 
 
 @pytest.mark.parametrize("question, message", [
@@ -43,6 +41,7 @@ def test_odd_questions_get_an_answer_in_their_language(assistant, question, lang
     a = assistant.ask(question)
     assert a.text.strip() and a.language == language
     assert not any(ord(ch) < 32 and ch not in "\n\t" for ch in a.standalone_question)
+    assert a.abstained != bool(a.citations)                # an answer cites, an abstention does not
     for c in a.citations:                                  # whatever it says is still checked and exact
         assert c.quote in c.text and f"[{c.n}]" in a.text
     assert "Use only facts stated" not in a.text          # the system prompt does not leak

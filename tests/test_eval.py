@@ -20,10 +20,7 @@ from eval.metrics import (
 from eval.qaset import load_qaset, load_squad
 from eval.report import compute_metrics, write_report
 from eval.runner import CACHE, cached, run, settings_key
-from index.build import build_index
-from index.snapshot import load
 from rag.assistant import Assistant
-from rag.retriever import Retriever
 
 
 def test_german_aware_normalisation_for_em_f1_and_keywords():
@@ -125,9 +122,8 @@ class Condensing:
             yield "NOT_IN_SOURCES"
 
 
-def test_a_follow_up_row_is_searched_and_answered_as_its_standalone_rewrite(tmp_path, corpus, tiny, tiny_embedder):
-    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
-    retriever = Retriever(load(tiny.index_path, tiny.embedder), tiny_embedder, tiny)
+def test_a_follow_up_row_is_searched_and_answered_as_its_standalone_rewrite(tmp_path, tiny, sample_retriever):
+    retriever = sample_retriever
     f = tmp_path / "followup.jsonl"
     f.write_text(
         json.dumps(
@@ -166,9 +162,8 @@ class Counting:
         yield self.text
 
 
-def test_an_interrupted_run_resumes_where_it_stopped_and_reports_with_plots(tmp_path, corpus, tiny, tiny_embedder):
-    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
-    retriever = Retriever(load(tiny.index_path, tiny.embedder), tiny_embedder, tiny)
+def test_an_interrupted_run_resumes_where_it_stopped_and_reports_with_plots(tmp_path, tiny, sample_retriever):
+    retriever = sample_retriever
     rows = [r for r in load_qaset("eval/qa_sample_dev.jsonl")][:5]
     out, key = tmp_path / "report", settings_key(tiny)
     with pytest.raises(KeyboardInterrupt):
@@ -265,9 +260,8 @@ def test_news_sets_ask_about_disjoint_articles_of_their_collection_and_quote_the
                 assert all(" ".join(e.split()) in text for e in r["evidence"]), r["id"]
 
 
-def test_evidence_only_scores_what_the_model_would_be_shown_without_asking_it(tmp_path, corpus, tiny, tiny_embedder):
-    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
-    retriever = Retriever(load(tiny.index_path, tiny.embedder), tiny_embedder, tiny)
+def test_evidence_only_scores_what_the_model_would_be_shown_without_asking_it(tmp_path, tiny, sample_retriever):
+    retriever = sample_retriever
     assistant = Assistant(retriever, None, tiny)           # no generator: asking the model would fail
     question = "Joseph Tsai Alibaba"
     shown, _ = assistant.evidence(question)
