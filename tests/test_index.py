@@ -47,6 +47,10 @@ def test_incremental_update_embeds_only_the_change(corpus, tiny, tiny_embedder):
     first = build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
     again = build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
     assert not again.written and again.embedded == 0 and again.snapshot == first.snapshot
+    english = tiny.replace(corpus_language="en")        # same texts, another BM25 language: a new index, no embedding
+    relexed = build_index(corpus, tiny.index_path, settings=english, embedder=tiny_embedder, progress=False)
+    assert relexed.written and relexed.embedded == 0 and load(tiny.index_path, tiny.embedder).language == "en"
+    first = build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
 
     doc = corpus / "001_a0bff3a9c4d1e743.txt"
     doc.write_text(doc.read_text(encoding="utf-8").replace("380 Milliarden Yuan", "390 Milliarden Yuan"),

@@ -92,3 +92,14 @@ def test_lazy_exports_point_at_public_modules():
     assert all(m.startswith("index.") for m in index._EXPORTS.values())
     for name in rag.__all__ + index.__all__:
         assert getattr(rag if name in rag.__all__ else index, name) is not None
+
+
+def test_the_names_settings_accept_are_the_registered_parts():
+    """Settings validate names without importing the parts; the registries must list the same names."""
+    from core import settings
+    from index.backends import BACKENDS
+    from index.store import STORES
+    from rag.checks import CHECKS
+    assert tuple(CHECKS) == settings.CHECK_NAMES
+    assert tuple(BACKENDS) == settings.BACKENDS
+    assert settings.ANN == ("auto", *STORES)
