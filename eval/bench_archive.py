@@ -54,8 +54,8 @@ def build_one(folder: Path, index: Path) -> dict:
 def bare_encode(index: Path) -> dict:
     """The embedder alone on the index's chunk texts, fp32, batch 32: the yardstick."""
     from core.settings import load_settings
-    from index.build import passage_text
     from index.embed import load_embedder
+    from index.plan import passage_text
     from index.snapshot import load
     settings = load_settings().replace(embed_bf16=False)         # the plain float32 path
     ix = load(index, settings.embedder)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from core.settings import load_settings
 from eval.report import save_json
-from index.build import build_index, passage_text
+from index.build import build_index
+from index.plan import passage_text
 from index.snapshot import load
 from rag.retriever import embedder_for
 

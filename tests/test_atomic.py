@@ -72,8 +72,8 @@ def test_a_killed_build_resumes_and_embeds_again_almost_nothing_it_had_embedded(
 
     import numpy as np
 
-    from index.build import CACHE_DIR
     from index.embcache import EmbeddingCache
+    from index.folder import CACHE_DIR
     files = sorted(NEWS.rglob("*.txt"))[:80]
     assert len(files) == 80, f"the real news articles are missing from {NEWS}"
     corpus = tmp_path / "news"
