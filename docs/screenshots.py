@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     """Take the pictures and print where they went."""
     from playwright.sync_api import sync_playwright
 
-    from eval.bench_ui import CHROMIUM, FLAGS, ask_in_app, free_port, open_app
+    from eval.browser import CHROMIUM, FLAGS, ask_in_app, free_port, open_app
     from ui.app import serve
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "docs"))

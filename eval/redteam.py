@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from core.settings import SAMPLE_ARTICLES, Settings, load_settings
-from eval.bench_ui import free_port
+from eval.browser import free_port
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -83,3 +83,10 @@ def sample_retriever(sample_index, tiny, tiny_embedder):
     from index.snapshot import load
     from rag.retriever import Retriever
     return Retriever(load(sample_index, tiny.embedder), tiny_embedder, tiny)
+
+
+@pytest.fixture
+def built(sample_index, tiny, corpus) -> Path:
+    """A private copy of the session's sample index at `tiny.index_path` (built from files like `corpus`'s)."""
+    shutil.copytree(sample_index, tiny.index_path)
+    return tiny.index_path

@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 
 from core.settings import Settings
-from eval.bench_ui import free_port
+from eval.browser import free_port
 
 
 class Paced:

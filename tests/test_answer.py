@@ -103,6 +103,7 @@ def test_verdicts_are_kept_on_the_answer_its_json_and_the_explanation(retriever,
     assert "FAIL  numbers" in explain(answer) and "model reply: [1] Die Aktie verlor 9,9%." in explain(answer)
 
 
+@pytest.mark.slow
 def test_relevance_stops_a_question_no_shown_sentence_is_close_to_without_asking_the_model(tmp_path, e5, e5_embedder):
     corpus = tmp_path / "news"
     corpus.mkdir()

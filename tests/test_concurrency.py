@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from core.settings import Settings
 from rag import assistant as assistant_module
 from rag.assistant import ask
 
 
+@pytest.mark.slow
 def test_sixteen_concurrent_asks_load_the_model_once_and_all_answer(tmp_path, models_dir, corpus):
     settings = Settings(home=str(tmp_path / "home"), models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2",
                         llm="smollm2-135m", corpus_dir=str(corpus), max_answer_tokens=24)

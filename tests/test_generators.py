@@ -11,7 +11,7 @@ from rag.generate import load_generator
 MESSAGES = [{"role": "system", "content": "You are brief."}, {"role": "user", "content": "Say hello."}]
 
 
-@pytest.mark.parametrize("backend", ["llama.cpp", "transformers"])
+@pytest.mark.parametrize("backend", ["llama.cpp", pytest.param("transformers", marks=pytest.mark.slow)])
 def test_each_local_backend_streams_text_and_counts_tokens(backend, models_dir):
     gen = load_generator(Settings(models_dir=models_dir, offline=True, generator=backend, llm="smollm2-135m"))
     pieces = list(gen.stream(MESSAGES, max_tokens=12))

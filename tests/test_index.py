@@ -17,8 +17,7 @@ from index.store import STORES, make_store
 from rag.retriever import Retriever, retrieve
 
 
-def test_offsets_round_trip(corpus, tiny, tiny_embedder):
-    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+def test_offsets_round_trip(built, corpus, tiny, tiny_embedder):
     ix = load(tiny.index_path, tiny.embedder)
     for c in ix.chunks:
         src = (corpus / c.doc_id).read_text(encoding="utf-8")
@@ -99,8 +98,7 @@ def test_deleted_documents_are_dropped(corpus, tiny, tiny_embedder):
     assert all(h.source != "004_efe5a641e6ba587c.txt" for h in hits)
 
 
-def test_other_embedder_is_refused_with_the_fix(corpus, tiny, tiny_embedder):
-    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+def test_other_embedder_is_refused_with_the_fix(built, corpus, tiny, tiny_embedder):
     with pytest.raises(EmbedderMismatch, match=r"all-minilm-l6-v2.*--rebuild"):
         load(tiny.index_path, embedder="multilingual-e5-small")
     with pytest.raises(IndexError_, match="rebuild"):
@@ -108,8 +106,7 @@ def test_other_embedder_is_refused_with_the_fix(corpus, tiny, tiny_embedder):
                     progress=False)
 
 
-def test_damaged_index_names_the_fix(corpus, tiny, tiny_embedder):
-    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+def test_damaged_index_names_the_fix(built, corpus, tiny, tiny_embedder):
     snap = tiny.index_path / "snapshots" / current_name(tiny.index_path)
     vec = snap / "vectors.npy"
     vec.write_bytes(vec.read_bytes()[:100])
@@ -123,8 +120,7 @@ def test_damaged_index_names_the_fix(corpus, tiny, tiny_embedder):
     assert load(tiny.index_path, tiny.embedder).chunks
 
 
-def test_boilerplate_does_not_crowd_results(corpus, tiny, tiny_embedder):
-    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+def test_boilerplate_does_not_crowd_results(built, corpus, tiny, tiny_embedder):
     ix = load(tiny.index_path, tiny.embedder)
     promo = [c for c in ix.chunks if "Kaufen oder verkaufen?!" in c.text]
     assert len({c.doc_id for c in promo}) == 3 and all(c.boilerplate for c in promo)
@@ -188,6 +184,7 @@ def _sentence_rank(hits, needle: str) -> int:
     return next(i for i, (_, text) in enumerate(pool) if needle in text)
 
 
+@pytest.mark.slow
 def test_sentences_are_ranked_by_what_tells_them_apart(corpus, e5, e5_embedder):
     build_index(corpus, e5.index_path, settings=e5, embedder=e5_embedder, progress=False)
     index = load(e5.index_path, e5.embedder)
@@ -204,6 +201,7 @@ def test_sentences_are_ranked_by_what_tells_them_apart(corpus, e5, e5_embedder):
     assert focused_rank <= 2 < 5 <= plain_rank
 
 
+@pytest.mark.slow
 def test_a_question_that_names_its_article_is_answered_from_that_article(corpus, e5, e5_embedder):
     build_index(corpus, e5.index_path, settings=e5, embedder=e5_embedder, progress=False)
     r = Retriever(load(e5.index_path, e5.embedder), e5_embedder, e5)

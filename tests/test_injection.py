@@ -69,6 +69,7 @@ def test_no_sentence_of_the_sample_articles_is_taken_for_an_order():
         assert not [text[x:y] for x, y in split_sentences(text) if looks_like_instruction(text[x:y])]
 
 
+@pytest.mark.slow
 def test_planted_articles_are_retrieved_but_their_orders_never_reach_the_prompt(corpus, tiny, tiny_embedder):
     import re
     chosen = attacks("dev")

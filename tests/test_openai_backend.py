@@ -12,7 +12,7 @@ import pytest
 from core.errors import ModelError
 from core.models.prepare import model_path
 from core.settings import Settings
-from eval.bench_ui import free_port
+from eval.browser import free_port
 from rag.generate import OpenAIGenerator, load_generator
 
 

@@ -7,7 +7,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import pytest
 
 import index.postgres as pgmod
 from core.errors import ConfigError, EmbedderMismatch, IndexError_
+from eval.browser import free_port
 from index.build import build_index
 from index.postgres import connect, schema_version, server
 from index.postgres.read import PgIndex
@@ -28,15 +28,10 @@ from rag.assistant import ask
 from rag.retriever import Retriever, get_retriever
 from ui.library import Library
 
+pytestmark = pytest.mark.slow          # a real PostgreSQL, builds and child processes
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ["Wie viel will Alibaba in KI investieren?", "Who leads Alibaba?", "Was kostet das neue iPhone?",
              "Welche Chips nutzt Apple in China?", "Qwen Modell Benchmark", "Wann wurde Alibaba gegründet?"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +42,7 @@ def pg_server():
         return
     home = Path(tempfile.mkdtemp(prefix="rag-pg-"))
     home.chmod(0o755)                   # under root the server runs as another user
-    url = server.start(home, _free_port())
+    url = server.start(home, free_port())
     yield home, url
     server.stop(home)
     shutil.rmtree(home, ignore_errors=True)
@@ -73,7 +68,7 @@ def test_local_server_commands_and_readers_that_outlive_a_restart(corpus, tiny, 
     home = Path(tempfile.mkdtemp(prefix="rag-pg-"))      # a server of its own: this test stops it
     home.chmod(0o755)
     try:
-        url = server.start(home, _free_port())
+        url = server.start(home, free_port())
         assert server.status(home) == url and url.startswith("postgresql://rag:") and "@127.0.0.1:" in url
         assert server.start(home) == url                 # already running: the same URL, no second server
         assert oct((home / "postgres" / "password").stat().st_mode)[-3:] == "600"
@@ -180,7 +175,7 @@ def test_schema_versions_are_checked_and_migrated(pg, corpus, tiny_embedder, mon
 def test_missing_url_and_unreachable_server_say_what_to_do(tiny, corpus):
     with pytest.raises(ConfigError, match="rag db start"):
         build_index(corpus, settings=tiny.replace(backend="postgres"), progress=False)
-    dead = tiny.replace(backend="postgres", postgres_url=f"postgresql://rag:geheim@127.0.0.1:{_free_port()}/rag")
+    dead = tiny.replace(backend="postgres", postgres_url=f"postgresql://rag:geheim@127.0.0.1:{free_port()}/rag")
     with pytest.raises(IndexError_, match="rag db start") as e:
         build_index(corpus, settings=dead, progress=False)
     assert "geheim" not in str(e.value)

@@ -7,6 +7,8 @@ import pytest
 from core.settings import Settings
 from eval.redteam import CASES, Target
 
+pytestmark = pytest.mark.slow          # servers, the app and child processes, as an attacker would meet them
+
 SLOW = ("serve-50-parallel", "planted-orders")      # every question through the LLM
 
 

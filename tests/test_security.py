@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from core.errors import IndexError_
-from index.build import build_index
 from index.snapshot import load
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,8 +34,7 @@ class _Boom:
         return (Path.touch, (self.marker,))
 
 
-def test_a_pickle_planted_in_the_index_is_refused_and_never_run(corpus, tiny, tiny_embedder, tmp_path):
-    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+def test_a_pickle_planted_in_the_index_is_refused_and_never_run(built, tiny, tmp_path):
     folder = tiny.index_path / "snapshots" / (tiny.index_path / "CURRENT").read_text().strip()
     marker = tmp_path / "code-ran"
     evil = np.empty(1, dtype=object)

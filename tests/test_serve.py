@@ -10,7 +10,9 @@ import sys
 import pytest
 
 from core.errors import RagError
-from eval.bench_ui import free_port
+from eval.browser import free_port
+
+pytestmark = pytest.mark.slow          # each test starts a server; one asks through it from another process
 
 
 @pytest.fixture

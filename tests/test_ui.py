@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import SAMPLE_ARTICLES, Settings
-from eval.bench_ui import (  # one browser setup for the app's tests and its benchmark
+from eval.browser import (  # one browser setup for the app's tests and its benchmark
     CHROMIUM,
     FLAGS,
     ask_in_app,
@@ -22,6 +22,8 @@ from eval.bench_ui import (  # one browser setup for the app's tests and its ben
     open_app,
 )
 from rag.generate import register_generator
+
+pytestmark = pytest.mark.slow          # a real browser against the running app
 
 
 class Echo:
