@@ -14,8 +14,9 @@ SLOW = ("serve-50-parallel", "planted-orders")      # every question through the
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory, models_dir):
+    # short answers: an obeyed order shows in the first words, and fifty queued questions finish sooner
     settings = Settings(models_dir=models_dir, offline=True, embedder="all-minilm-l6-v2", llm="smollm2-135m",
-                        checks="cited")
+                        checks="cited", max_answer_tokens=48)
     t = Target(settings, tmp_path_factory.mktemp("redteam"))
     yield t
     t.close()
