@@ -217,10 +217,13 @@ def get_retriever(index_dir: str | Path | None = None, settings: Settings | None
 def _get_retriever(path: Path, default: bool, settings: Settings) -> Retriever:
     embedder = embedder_for(settings)      # first: a bad model name is the clearer error
     backend = get_backend(settings.backend)
-    if default and not backend.exists(path, settings):
+
+    def loaded_key() -> tuple:             # what loading the index depends on; a build that lands changes it
+        return backend.name, backend.location(path, settings), backend.version(path, settings), settings.embedder
+    key = loaded_key()
+    if key not in _INDEXES and default and not backend.exists(path, settings):
         build_index(settings.corpus_path, path, settings=settings, embedder=embedder)
-    # what loading the index depends on; a build that lands changes the version
-    key = (backend.name, backend.location(path, settings), backend.version(path, settings), settings.embedder)
+        key = loaded_key()
     if key not in _INDEXES:
         _INDEXES.clear()       # one live index per process keeps memory flat
         _RETRIEVERS.clear()
