@@ -49,6 +49,7 @@ class Plan:
     sent_texts: list[str]
     language: str                 # the language BM25 stems in
     sentence_vectors: bool
+    ann: str                      # the vector search the folder backend builds
     stats: dict = field(default_factory=dict)     # id -> (size, mtime_ns) of its file
 
 
@@ -61,7 +62,7 @@ def make_plan(docs: list[Document], old, settings: Settings, embedder: Embedder,
         else (np.zeros(0, dtype=snapshot.SENTENCE_DTYPE), [])
     return Plan(docs=docs, repeats=repeats, chunks=chunks, texts=texts, sentences=sentences, sent_texts=sent_texts,
                 hashes=[embed_hash(embedder.name, t) for t in texts], language=main_language(docs, settings),
-                sentence_vectors=settings.sentence_vectors)
+                sentence_vectors=settings.sentence_vectors, ann=settings.ann)
 
 
 def chunk_key(chunk: Chunk, embed_hash: str) -> str:
@@ -71,11 +72,13 @@ def chunk_key(chunk: Chunk, embed_hash: str) -> str:
 
 def unchanged(plan: Plan, old_manifest: dict | None, old_keys, report) -> bool:
     """True when a build would write what the live index holds: the same documents, chunks, embeddings, BM25
-    language and sentence vectors (`old_keys`: the live index's `chunk_key`s, computed only when needed)."""
+    language, sentence vectors and vector search (`old_keys`: the live index's `chunk_key`s, computed only when
+    needed)."""
     if old_manifest is None or report.added or report.changed or report.removed:
         return False
     return (old_manifest.get("sentence_vectors") == plan.sentence_vectors
             and old_manifest.get("corpus_language") == plan.language
+            and old_manifest.get("ann", plan.ann) == plan.ann
             and set(old_keys()) == {chunk_key(c, h) for c, h in zip(plan.chunks, plan.hashes)})
 
 

@@ -49,6 +49,10 @@ def test_incremental_update_embeds_only_the_change(corpus, tiny, tiny_embedder):
     english = tiny.replace(corpus_language="en")        # same texts, another BM25 language: a new index, no embedding
     relexed = build_index(corpus, tiny.index_path, settings=english, embedder=tiny_embedder, progress=False)
     assert relexed.written and relexed.embedded == 0 and load(tiny.index_path, tiny.embedder).language == "en"
+    approximate = build_index(corpus, tiny.index_path, settings=english.replace(ann="hnsw"), embedder=tiny_embedder,
+                              progress=False)                            # another vector search: written again
+    assert approximate.written and approximate.embedded == 0
+    assert hasattr(load(tiny.index_path, tiny.embedder).store.index, "hnsw")
     first = build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
 
     doc = corpus / "001_a0bff3a9c4d1e743.txt"
