@@ -147,7 +147,7 @@ class Settings:
 BACKENDS = ("folder", "postgres")           # index.backends registers each
 ANN = ("auto", "flat", "hnsw")
 CHECK_NAMES = ("relevance", "names", "cited", "numbers", "adds", "asked")      # pipeline order (rag.checks)
-SPLIT = {"store": "`store` is now two settings: backend = \"folder\" or \"postgres\", and ann = \"auto\", "
+RETIRED = {"store": "`store` is now two settings: backend = \"folder\" or \"postgres\", and ann = \"auto\", "
                   "\"flat\" or \"hnsw\" (e.g. RAG_BACKEND=postgres)"}
 # settings that send articles or questions somewhere: a ./rag.toml found by chance may not set them
 ROUTING = frozenset({"backend", "postgres_url", "generator", "openai_base_url", "openai_api_key", "llm_path",
@@ -226,8 +226,9 @@ def load_settings(config_file: str | Path | None = None, env: dict | None = None
                               f"rag.toml (or RAG_CONFIG), or move it to {_user_config(env)}")
         values.update(data)
     types = {f.name: f.type for f in fields(Settings)}
-    if "RAG_STORE" in env:
-        raise ConfigError(SPLIT["store"])
+    for name in RETIRED:                            # a retired name says what replaced it, wherever it is set
+        if "RAG_" + name.upper() in env:
+            raise ConfigError(RETIRED[name])
     for name in types:
         key = "RAG_" + name.upper()
         if key in env:
@@ -243,6 +244,6 @@ def _user_config(env) -> Path:
 
 
 def _unknown(name: str) -> bool:
-    if name in SPLIT:
-        raise ConfigError(SPLIT[name])
+    if name in RETIRED:
+        raise ConfigError(RETIRED[name])
     raise ConfigError(f"unknown setting {name!r}; valid: {sorted(f.name for f in fields(Settings))}")

@@ -60,13 +60,14 @@ def read_corpus(folder: Path, progress: bool = True, seen: dict[str, dict] | Non
     seen = seen or {}
     by_hash = {s["doc"].sha256: s["doc"] for s in seen.values()}
     docs, skipped, stats = [], [], {}
+    root = folder.resolve()
     for path in tqdm(discover(folder), desc="reading", unit="doc", disable=not progress):
         name = path.relative_to(folder).as_posix()
         try:
             st = path.stat()
             before = seen.get(name)
             if before and (before["size"], before["mtime_ns"]) == (st.st_size, st.st_mtime_ns) \
-                    and path.resolve().is_relative_to(folder.resolve()):
+                    and path.resolve().is_relative_to(root):
                 doc = before["doc"]
             else:
                 doc = read_document(path, folder, by_hash)
@@ -131,8 +132,7 @@ def build_index(corpus_dir: str | Path | None = None, index_dir: str | Path | No
         report.stages["read"] = time.perf_counter() - t_read
         embedder = embedder or load_embedder(settings)
         t_plan = time.perf_counter()
-        plan = make_plan(docs, old, settings, embedder, progress)
-        plan.stats = stats
+        plan = make_plan(docs, old, settings, embedder, progress, stats)
         report.stages["chunk"] = time.perf_counter() - t_plan
         _diff(report, docs, old)
         report.chunks = len(plan.chunks)

@@ -53,8 +53,10 @@ class Plan:
     stats: dict = field(default_factory=dict)     # id -> (size, mtime_ns) of its file
 
 
-def make_plan(docs: list[Document], old, settings: Settings, embedder: Embedder, progress: bool) -> Plan:
-    """Chunk `docs` (reusing the chunks of `old` for documents it has unchanged) and list what to embed."""
+def make_plan(docs: list[Document], old, settings: Settings, embedder: Embedder, progress: bool,
+              stats: dict | None = None) -> Plan:
+    """Chunk `docs` (reusing the chunks of `old` for documents it has unchanged) and list what to embed;
+    `stats` is (size, mtime_ns) per document id, kept in the manifest."""
     repeats = line_repeats({d.id: d.text for d in docs})
     chunks, titles = _chunk_all(docs, repeats, old, settings, embedder, progress)
     texts = [passage_text(c, titles[c.doc_id]) for c in chunks]
@@ -62,7 +64,7 @@ def make_plan(docs: list[Document], old, settings: Settings, embedder: Embedder,
         else (np.zeros(0, dtype=snapshot.SENTENCE_DTYPE), [])
     return Plan(docs=docs, repeats=repeats, chunks=chunks, texts=texts, sentences=sentences, sent_texts=sent_texts,
                 hashes=[embed_hash(embedder.name, t) for t in texts], language=main_language(docs, settings),
-                sentence_vectors=settings.sentence_vectors, ann=settings.ann)
+                sentence_vectors=settings.sentence_vectors, ann=settings.ann, stats=stats or {})
 
 
 def chunk_key(chunk: Chunk, embed_hash: str) -> str:

@@ -162,11 +162,12 @@ def _pieces(args, settings: Settings):
     """The streamed answer: from a running `rag serve` with the same index and models, else loaded here."""
     from rag.retriever import clean_question
     clean_question(args.question)               # a bad question fails here, before any server or model
+    from rag.access import read_token
     from rag.client import ask_remote, find_server
-    url = None if args.local else find_server(settings, args.index_dir)
+    token = None if args.local else read_token(settings.home_path)
+    url = find_server(settings, args.index_dir, token=token) if token else None
     if url:
-        from rag.access import read_token
-        return ask_remote(url, args.question, token=read_token(settings.home_path) or "")
+        return ask_remote(url, args.question, token=token)
     from rag.assistant import ask_stream
     return ask_stream(args.question, index_dir=args.index_dir, settings=settings)
 

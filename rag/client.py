@@ -21,12 +21,13 @@ PROBE_TIMEOUT_S = 0.5          # a server on this machine answers /health in mil
 BUSY_WAIT_S = 300              # how long `rag ask` waits in line when the server's queue is full
 
 
-def find_server(settings: Settings, index_dir=None, host: str = "127.0.0.1") -> str | None:
-    """The URL of a server on `serve_port` that answers from the same index with the same models, or None."""
+def find_server(settings: Settings, index_dir=None, host: str = "127.0.0.1", token: str | None = None) -> str | None:
+    """The URL of a server on `serve_port` that answers from the same index with the same models, or None
+    (`token`: the home's access token, read here when not given)."""
     from rag.access import read_token
     from rag.server import identity
     url = f"http://{host}:{settings.serve_port}"
-    if not (token := read_token(settings.home_path)):
+    if not (token := token or read_token(settings.home_path)):
         return None
     try:
         req = urllib.request.Request(url + "/health", headers={"Authorization": f"Bearer {token}"})
