@@ -100,8 +100,9 @@ class Settings:
     focus_weight: float = _tuning(0.5, "sentence score = (1-w) cos(q) + w cos(q without the corpus's common words)")
     focus_share: float = _tuning(0.3, "a word in at least this share of chunks is common")
     # tuning: vector search
-    ann: str = _tuning("auto", "the folder backend's vector search: `flat` (exact), `hnsw` (approximate), or `auto` "
-                               "(exact up to `hnsw_threshold` vectors)")
+    ann: str = _tuning("auto", "the folder backend's vector search: `flat` (exact), `fp16` (exhaustive over "
+                               "half-precision copies), `hnsw` (approximate), or `auto` (fp16 up to "
+                               "`hnsw_threshold` vectors)")
     hnsw_threshold: int = _tuning(1_000_000, "vectors above which `ann = \"auto\"` picks HNSW")
     postgres_ef_search: int = _tuning(100, "pgvector HNSW candidates per query (at least the rows asked for; max "
                                            "1000); recall@10 at 1M vectors: 0.64 at 100, 0.96 at 1000 "
@@ -145,7 +146,7 @@ class Settings:
 
 
 BACKENDS = ("folder", "postgres")           # index.backends registers each
-ANN = ("auto", "flat", "hnsw")
+ANN = ("auto", "flat", "fp16", "hnsw")
 CHECK_NAMES = ("relevance", "names", "cited", "numbers", "adds", "asked")      # pipeline order (rag.checks)
 RETIRED = {"store": "`store` is now two settings: backend = \"folder\" or \"postgres\", and ann = \"auto\", "
                   "\"flat\" or \"hnsw\" (e.g. RAG_BACKEND=postgres)"}

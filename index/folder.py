@@ -14,7 +14,7 @@ from index import snapshot
 from index.embcache import EmbeddingCache
 from index.embed import Embedder
 from index.lexical import BM25Index
-from index.plan import Plan, chunk_key, manifest, passage_text, unchanged, vectors
+from index.plan import Plan, chunk_key, manifest, passage_text, rows, unchanged, vectors
 from index.store import make_store
 
 CACHE_DIR = ".embedding-cache"
@@ -50,7 +50,9 @@ def _write(out: Path, plan: Plan, old, settings: Settings, embedder: Embedder, r
     sent_hashes = [h.hex() for h in plan.sentences["hash"]]
     cache = EmbeddingCache(out / CACHE_DIR, embedder.name)
     # what a killed build embedded, read once; the old index's vectors win where both have one
-    known = {**{h: (lambda v=v: v) for h, v in cache.load().items()}, **_known_vectors(old)}
+    kept = cache.load()
+    known = {**rows(kept, np.array(list(kept.values()), np.float32).reshape(len(kept), embedder.dim)),
+             **_known_vectors(old)}
     t = time.perf_counter()
     chunk_vecs = vectors(plan.texts, plan.hashes, known, embedder, report, progress, cache, "embedding chunks")
     t, report.stages["embed chunks"] = time.perf_counter(), time.perf_counter() - t
@@ -89,9 +91,7 @@ def _old_index(out: Path, settings: Settings):
 
 
 def _known_vectors(old) -> dict:
-    """hash -> loader of the old index's vector for that text."""
+    """hash -> (array, row) of the old index's vector for that text."""
     if old is None:
         return {}
-    known = {h: (lambda i=i: old.vectors[i]) for i, h in enumerate(old.embed_hashes)}
-    known.update({h.hex(): (lambda i=i: old.sent_vectors[i]) for i, h in enumerate(old.sentences["hash"])})
-    return known
+    return {**rows(old.embed_hashes, old.vectors), **rows((h.hex() for h in old.sentences["hash"]), old.sent_vectors)}

@@ -60,7 +60,7 @@ def make_plan(docs: list[Document], old, settings: Settings, embedder: Embedder,
     repeats = line_repeats({d.id: d.text for d in docs})
     chunks, titles = _chunk_all(docs, repeats, old, settings, embedder, progress)
     texts = [passage_text(c, titles[c.doc_id]) for c in chunks]
-    sentences, sent_texts = _sentences(chunks, embedder.name) if settings.sentence_vectors \
+    sentences, sent_texts = _sentences(chunks, embedder.name, _old_sentences(old)) if settings.sentence_vectors \
         else (np.zeros(0, dtype=snapshot.SENTENCE_DTYPE), [])
     return Plan(docs=docs, repeats=repeats, chunks=chunks, texts=texts, sentences=sentences, sent_texts=sent_texts,
                 hashes=[embed_hash(embedder.name, t) for t in texts], language=main_language(docs, settings),
@@ -103,30 +103,44 @@ def _chunk_all(docs, repeats, old, settings, embedder, progress):
     return with_groups(chunks, duplicate_groups(chunks)), {d.id: d.title for d in docs}
 
 
-def _sentences(chunks: list[Chunk], embedder_name: str) -> tuple[np.ndarray, list[str]]:
-    """Sentence rows (chunk, start, end, hash) of chunks with two or more real sentences."""
-    rows, texts = [], []
+def _old_sentences(old) -> dict:
+    """(chunk id, start, text) -> that chunk's sentence rows in `old` (a folder index; others have none)."""
+    rows = getattr(old, "sentences", None)
+    if rows is None or not len(rows):
+        return {}
+    bounds = np.searchsorted(rows["chunk"], np.arange(len(old.chunks) + 1))
+    return {(c.id, c.start, c.text): rows[bounds[i]:bounds[i + 1]] for i, c in enumerate(old.chunks)}
+
+
+def _sentences(chunks: list[Chunk], embedder_name: str, before: dict | None = None) -> tuple[np.ndarray, list[str]]:
+    """Sentence rows (chunk, start, end, hash) of chunks with two or more real sentences; a chunk the last build
+    had (`before`, from `_old_sentences`) keeps its rows without splitting it again."""
+    parts, texts = [], []
     for ci, c in enumerate(chunks):
-        spans = [(a, b) for a, b in split_sentences(c.text, c.start)
-                 if len(c.text[a - c.start:b - c.start].split()) >= MIN_SENTENCE_WORDS]
-        if len(spans) < 2:
-            continue
-        for a, b in spans:
-            text = c.text[a - c.start:b - c.start]
-            rows.append((ci, a, b, bytes.fromhex(embed_hash(embedder_name, text))))
-            texts.append(text)
-    return np.array(rows, dtype=snapshot.SENTENCE_DTYPE), texts
+        kept = (before or {}).get((c.id, c.start, c.text))
+        if kept is not None:
+            part = kept.copy()
+            part["chunk"] = ci
+        else:
+            spans = [(a, b) for a, b in split_sentences(c.text, c.start)
+                     if len(c.text[a - c.start:b - c.start].split()) >= MIN_SENTENCE_WORDS]
+            part = np.array([(ci, a, b, bytes.fromhex(embed_hash(embedder_name, c.text[a - c.start:b - c.start])))
+                             for a, b in spans] if len(spans) >= 2 else [], dtype=snapshot.SENTENCE_DTYPE)
+        parts.append(part)
+        texts += [c.text[a - c.start:b - c.start] for a, b in zip(part["start"].tolist(), part["end"].tolist())]
+    return (np.concatenate(parts) if parts else np.zeros(0, dtype=snapshot.SENTENCE_DTYPE)), texts
 
 
 def vectors(texts: list[str], hashes: list[str], known: dict, embedder, report, progress,
             cache: EmbeddingCache | None = None, desc: str = "embedding") -> np.ndarray:
-    """Embeddings for all texts, reusing those `known` has (hash -> loader) for the same text.
+    """Embeddings for all texts, reusing those `known` has for the same text (hash -> (array, row); see `rows`).
 
     With a `cache`, each new batch is kept there as soon as it is embedded.
     """
     todo = sorted({h: i for i, h in enumerate(hashes) if h not in known}.values(),
                   key=lambda i: len(texts[i]))      # similar lengths batch with little padding
     fresh: dict[str, np.ndarray] = {}
+    embedder = embedder.for_job(sum(len(texts[i]) for i in todo))
     with tqdm(total=len(todo), desc=desc, unit="text", disable=not progress or not todo) as bar:
         for s in range(0, len(todo), EMBED_SLICE):
             part = todo[s:s + EMBED_SLICE]
@@ -136,9 +150,24 @@ def vectors(texts: list[str], hashes: list[str], known: dict, embedder, report, 
                 cache.add([hashes[i] for i in part], vecs)
             bar.update(len(part))
     report.embedded, report.reused = len(todo), len(hashes) - len(todo)
-    if not hashes:
-        return np.zeros((0, embedder.dim), np.float32)
-    return np.vstack([fresh[h] if h in fresh else known[h]() for h in hashes]).astype(np.float32)
+    out = np.zeros((len(hashes), embedder.dim), np.float32)
+    taken: dict[int, tuple[np.ndarray, list[int], list[int]]] = {}     # per source array: its rows, where they go
+    for n, h in enumerate(hashes):
+        if h in fresh:
+            out[n] = fresh[h]
+        else:
+            array, row = known[h]
+            _, src, dest = taken.setdefault(id(array), (array, [], []))
+            src.append(row)
+            dest.append(n)
+    for array, src, dest in taken.values():
+        out[dest] = array[np.array(src)]            # one read per source, not one per row
+    return out
+
+
+def rows(hashes, array: np.ndarray) -> dict[str, tuple[np.ndarray, int]]:
+    """`known` for `vectors`: hash -> (array, row) for rows of vectors already embedded."""
+    return {h: (array, i) for i, h in enumerate(hashes)}
 
 
 def chunker_cfg(s: Settings) -> dict:

@@ -274,6 +274,8 @@ def load(index_dir: str | Path, embedder: str | None = None) -> LoadedIndex:
         rows = _read_jsonl(folder / "chunks.jsonl")
         chunks = [Chunk(**{k: v for k, v in r.items() if k != "embed_hash"}) for r in rows]
         store, sent_store = FaissStore.load(folder, "dense"), FaissStore.load(folder, "sentences")
+        if manifest.get("ann", manifest.get("store")) == "auto":       # written when auto meant exact float32
+            store, sent_store = store.as_fp16(), sent_store.as_fp16()
         bm25 = BM25Index.load(folder)
         sentences = np.load(folder / "sentences.npy", allow_pickle=False)
     except Exception as e:  # any parse failure means a damaged index; say how to fix it

@@ -13,6 +13,7 @@ from index.build import build_index
 from index.chunk import Chunker
 from index.load import Document
 from index.snapshot import current_name, load
+from index.plan import passage_text
 from index.store import STORES, make_store
 from rag.retriever import Retriever, retrieve
 
@@ -42,8 +43,11 @@ def test_chunks_respect_the_token_budget_and_keep_headings(tiny_embedder):
     assert all(text[c.start:c.end] == c.text for c in chunks)
 
 
-def test_incremental_update_embeds_only_the_change(corpus, tiny, tiny_embedder):
+def test_incremental_update_embeds_only_the_change(corpus, tiny, tiny_embedder, tmp_path):
+    import faiss
+    import numpy as np
     first = build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+    assert isinstance(load(tiny.index_path, tiny.embedder).sent_store.index, faiss.IndexScalarQuantizer)   # auto
     again = build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
     assert not again.written and again.embedded == 0 and again.snapshot == first.snapshot
     english = tiny.replace(corpus_language="en")        # same texts, another BM25 language: a new index, no embedding
@@ -65,6 +69,12 @@ def test_incremental_update_embeds_only_the_change(corpus, tiny, tiny_embedder):
     assert changed.reused >= first.embedded - 3
     hits = Retriever(load(tiny.index_path, tiny.embedder), tiny_embedder, tiny).search("Tencent Frankfurt", 3)
     assert hits[0].source == "new.md"
+    # what the update kept from the last build (sentence rows, vectors) is what a build from nothing makes
+    build_index(corpus, tmp_path / "fresh", settings=tiny, embedder=tiny_embedder, progress=False)
+    updated, fresh = load(tiny.index_path, tiny.embedder), load(tmp_path / "fresh", tiny.embedder)
+    assert updated.sentences.tolist() == fresh.sentences.tolist() and len(fresh.sentences) > 50
+    assert np.allclose(updated.sent_vectors, fresh.sent_vectors, atol=1e-5)
+    assert np.allclose(updated.vectors, fresh.vectors, atol=1e-5)
 
 
 def test_a_file_with_unchanged_size_and_time_is_not_read_again_and_a_touched_one_not_parsed_again(
@@ -161,6 +171,25 @@ def test_store_round_trip(kind, tmp_path):
     assert again.search(vecs[:20], 1)[1].ravel().tolist() == list(range(20))
 
 
+def test_fp16_store_finds_what_exact_search_finds_and_an_older_exact_index_is_read_as_fp16(tmp_path):
+    import numpy as np
+    rng = np.random.default_rng(1)
+    vecs = rng.normal(size=(3000, 64)).astype("float32")
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    exact, half = make_store("flat", 64), make_store("auto", 64, size=3000)
+    exact.add(vecs)
+    half.add(vecs)
+    assert type(half.index).__name__ == "IndexScalarQuantizer"
+    queries = vecs[:50] + 0.5 * rng.normal(size=(50, 64)).astype("float32")
+    a, b = exact.search(queries, 10)[1], half.search(queries, 10)[1]
+    assert np.mean([len(set(x) & set(y)) / 10 for x, y in zip(a, b)]) >= 0.98
+    converted = exact.as_fp16()
+    assert type(converted.index).__name__ == "IndexScalarQuantizer" and len(converted) == 3000
+    assert converted.search(queries, 10)[1].tolist() == b.tolist()
+    approximate = make_store("hnsw", 64)
+    assert approximate.as_fp16() is approximate          # only exact float32 stores are converted
+
+
 def test_default_index_is_built_on_first_use(tiny, tiny_embedder):
     hits = retrieve("Joseph Tsai Apple", k=3, settings=tiny)
     assert current_name(tiny.index_path) and hits and hits[0].source.endswith(".txt")
@@ -180,6 +209,27 @@ def test_english_question_finds_the_german_passage(corpus, e5, e5_embedder):
     top = r.search("Which processor is said to match Nvidia's H20?", 3)
     assert "Zhenwu 810E" in top[0].text
     assert "Zhenwu 810E" in top[0].text[top[0].sentence_start - top[0].start:top[0].sentence_end - top[0].start]
+
+
+@pytest.mark.slow
+def test_a_small_update_embeds_with_the_quick_engine_and_never_loads_the_model(corpus, e5, e5_embedder):
+    import numpy as np
+    from index.embed import load_embedder
+    build_index(corpus, e5.index_path, settings=e5, embedder=e5_embedder, progress=False)
+    (corpus / "new.md").write_text("# Neu\n\nTencent baut ein Rechenzentrum in Frankfurt. Es soll 2027 öffnen "
+                                   "und kostet eine Milliarde Euro.", encoding="utf-8")
+    fresh = load_embedder(e5)                          # as in a new `rag index` process
+    assert fresh.quick is not None
+    added = build_index(corpus, e5.index_path, settings=e5, embedder=fresh, progress=False)
+    assert added.added == ["new.md"] and 0 < added.embedded <= 3
+    assert "model" not in fresh.__dict__               # torch and the full model were never loaded
+    index = load(e5.index_path, e5.embedder)
+    rows = [i for i, c in enumerate(index.chunks) if c.doc_id == "new.md"]
+    full = e5_embedder.embed([passage_text(index.chunks[i], "Neu") for i in rows])
+    assert np.all((index.vectors[rows] * full).sum(1) > 0.99)      # the same model's vectors, 4-bit engine
+    top = Retriever(index, e5_embedder, e5).search("Where is Tencent building a data centre?", 3)
+    assert top[0].source == "new.md"
+    assert fresh.for_job(10**6) is fresh                  # a large job loads the full model
 
 
 def _sentence_rank(hits, needle: str) -> int:

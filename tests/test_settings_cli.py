@@ -33,7 +33,7 @@ def test_bad_settings_say_what_is_valid(tmp_path):
 def test_settings_are_validated_wherever_they_are_made():
     with pytest.raises(ConfigError, match="unknown backend 'x'; valid: folder, postgres"):
         Settings(backend="x")
-    with pytest.raises(ConfigError, match="unknown ann 'ivf'; valid: auto, flat, hnsw"):
+    with pytest.raises(ConfigError, match="unknown ann 'ivf'; valid: auto, flat, fp16, hnsw"):
         Settings(ann="ivf")
     with pytest.raises(ConfigError, match="unknown check"):
         Settings(checks="cited,spelling")

