@@ -12,8 +12,8 @@ from core.settings import Settings
 from index.build import build_index
 from index.chunk import Chunker
 from index.load import Document
-from index.snapshot import current_name, load
 from index.plan import passage_text
+from index.snapshot import current_name, load
 from index.store import STORES, make_store
 from rag.retriever import Retriever, retrieve
 
@@ -214,6 +214,7 @@ def test_english_question_finds_the_german_passage(corpus, e5, e5_embedder):
 @pytest.mark.slow
 def test_a_small_update_embeds_with_the_quick_engine_and_never_loads_the_model(corpus, e5, e5_embedder):
     import numpy as np
+
     from index.embed import load_embedder
     build_index(corpus, e5.index_path, settings=e5, embedder=e5_embedder, progress=False)
     (corpus / "new.md").write_text("# Neu\n\nTencent baut ein Rechenzentrum in Frankfurt. Es soll 2027 öffnen "
