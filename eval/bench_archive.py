@@ -119,7 +119,12 @@ def main(argv=None) -> int:
     ap.add_argument("--news", type=Path, default=NEWS)
     ap.add_argument("--out", default="eval/reports/bench_archive.json")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    ap.add_argument("--plot", metavar="JSON", help="only draw the figure of an earlier run's --out file")
     args = ap.parse_args(argv)
+    if args.plot:
+        rows = json.loads(Path(args.plot).read_text())["rows"]
+        print(plot(rows, Path(args.plot).with_suffix(".png")))
+        return 0
     if args.child:
         what, *rest = args.child
         result = {"build": lambda: build_one(Path(rest[0]), Path(rest[1])), "bare": lambda: bare_encode(Path(rest[0])),
@@ -145,7 +150,32 @@ def main(argv=None) -> int:
             print(json.dumps(row), flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"cpus": os.cpu_count(), "rows": rows}, indent=2))
+    print(plot(rows, Path(args.out).with_suffix(".png")))
     return 0
+
+
+def plot(rows: list[dict], out: Path) -> Path:
+    """Build time against the bare encode, query latency and the time to add one article, per archive size."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    n = [r["articles"] for r in rows]
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.8))
+    a.plot(n, [r["build_s"] / 60 for r in rows], "o-", label="build (index from nothing)")
+    a.plot(n, [r["bare_encode_chunks_s"] / 60 for r in rows], "s--", label="bare fp32 encode of the chunks")
+    a.set(title="Indexing", xlabel="articles", ylabel="minutes")
+    a.legend(fontsize=8)
+    b.plot(n, [r["query_p50_ms"] for r in rows], "o-", label="p50")
+    b.plot(n, [r["query_p95_ms"] for r in rows], "s--", label="p95")
+    b.set(title="Search (retrieval only)", xlabel="articles", ylabel="ms", ylim=(0, None))
+    b.legend(fontsize=8)
+    added = [(x, r["add_one_article_s"]) for x, r in zip(n, rows) if r.get("add_one_article_s")]
+    c.plot([x for x, _ in added], [y for _, y in added], "o-")
+    c.set(title="`rag index` after adding one article", xlabel="articles", ylabel="seconds", ylim=(0, None))
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
 
 
 if __name__ == "__main__":
