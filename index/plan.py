@@ -140,7 +140,7 @@ def vectors(texts: list[str], hashes: list[str], known: dict, embedder, report, 
     todo = sorted({h: i for i, h in enumerate(hashes) if h not in known}.values(),
                   key=lambda i: len(texts[i]))      # similar lengths batch with little padding
     fresh: dict[str, np.ndarray] = {}
-    embedder = embedder.for_job(sum(len(texts[i]) for i in todo))
+    embedder = embedder.for_job([texts[i] for i in todo])
     with tqdm(total=len(todo), desc=desc, unit="text", disable=not progress or not todo) as bar:
         for s in range(0, len(todo), EMBED_SLICE):
             part = todo[s:s + EMBED_SLICE]

@@ -230,7 +230,8 @@ def test_a_small_update_embeds_with_the_quick_engine_and_never_loads_the_model(c
     assert np.all((index.vectors[rows] * full).sum(1) > 0.99)      # the same model's vectors, 4-bit engine
     top = Retriever(index, e5_embedder, e5).search("Where is Tencent building a data centre?", 3)
     assert top[0].source == "new.md"
-    assert fresh.for_job(10**6) is fresh                  # a large job loads the full model
+    assert fresh.for_job(["Ein Satz."] * 10**5) is fresh   # a large job loads the full model
+    assert fresh.for_job(["Ein Satz mit \x00 darin."]) is fresh and fresh.for_job(["Ein Satz."]) is fresh.quick
 
 
 def _sentence_rank(hits, needle: str) -> int:
