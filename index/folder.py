@@ -14,7 +14,7 @@ from index import snapshot
 from index.embcache import EmbeddingCache
 from index.embed import Embedder
 from index.lexical import BM25Index
-from index.plan import Plan, chunk_key, manifest, passage_text, rows, unchanged, vectors
+from index.plan import Plan, chunk_key, manifest, passage_text, rows, stacked, unchanged, vectors
 from index.store import make_store
 
 CACHE_DIR = ".embedding-cache"
@@ -50,9 +50,7 @@ def _write(out: Path, plan: Plan, old, settings: Settings, embedder: Embedder, r
     sent_hashes = [h.hex() for h in plan.sentences["hash"]]
     cache = EmbeddingCache(out / CACHE_DIR, embedder.name)
     # what a killed build embedded, read once; the old index's vectors win where both have one
-    kept = cache.load()
-    known = {**rows(kept, np.array(list(kept.values()), np.float32).reshape(len(kept), embedder.dim)),
-             **_known_vectors(old)}
+    known = {**stacked(cache.load()), **_known_vectors(old)}
     t = time.perf_counter()
     chunk_vecs = vectors(plan.texts, plan.hashes, known, embedder, report, progress, cache, "embedding chunks")
     t, report.stages["embed chunks"] = time.perf_counter(), time.perf_counter() - t

@@ -105,11 +105,10 @@ def _chunk_all(docs, repeats, old, settings, embedder, progress):
 
 def _old_sentences(old) -> dict:
     """(chunk id, start, text) -> that chunk's sentence rows in `old` (a folder index; others have none)."""
-    rows = getattr(old, "sentences", None)
-    if rows is None or not len(rows):
+    bounds = getattr(old, "sent_offsets", None)
+    if bounds is None:
         return {}
-    bounds = np.searchsorted(rows["chunk"], np.arange(len(old.chunks) + 1))
-    return {(c.id, c.start, c.text): rows[bounds[i]:bounds[i + 1]] for i, c in enumerate(old.chunks)}
+    return {(c.id, c.start, c.text): old.sentences[bounds[i]:bounds[i + 1]] for i, c in enumerate(old.chunks)}
 
 
 def _sentences(chunks: list[Chunk], embedder_name: str, before: dict | None = None) -> tuple[np.ndarray, list[str]]:
@@ -168,6 +167,11 @@ def vectors(texts: list[str], hashes: list[str], known: dict, embedder, report, 
 def rows(hashes, array: np.ndarray) -> dict[str, tuple[np.ndarray, int]]:
     """`known` for `vectors`: hash -> (array, row) for rows of vectors already embedded."""
     return {h: (array, i) for i, h in enumerate(hashes)}
+
+
+def stacked(by_hash: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, int]]:
+    """`known` for `vectors` from loose vectors by hash (a kept batch, database rows), stacked in one array."""
+    return rows(by_hash, np.array(list(by_hash.values()), np.float32)) if by_hash else {}
 
 
 def chunker_cfg(s: Settings) -> dict:

@@ -17,7 +17,7 @@ from core.errors import IndexError_
 from core.settings import Settings
 from index.chunk import Chunk
 from index.lexical import Analyzer
-from index.plan import Plan, chunk_key, manifest, passage_text, rows, unchanged, vectors
+from index.plan import Plan, chunk_key, manifest, passage_text, stacked, unchanged, vectors
 from index.postgres import SCHEMA_VERSION, advisory_lock, as_array, check_schema, connect, migrate, redact
 from index.snapshot import check_embedder, new_name
 
@@ -111,7 +111,7 @@ class PostgresWriter:
         found = dict(self.conn.execute(
             "select embed_hash, embedding from rag_chunks where embed_hash = any(%(h)s) union all "
             "select hash, embedding from rag_sentences where hash = any(%(h)s)", {"h": list(set(hashes))}))
-        known = rows(found, np.array([as_array(v) for v in found.values()], np.float32)) if found else {}
+        known = stacked({h: as_array(v) for h, v in found.items()})
         return vectors(texts, hashes, known, embedder, report, progress)
 
     def _apply(self, plan, keys, existing, new, gone, sent_rows, vecs, changed_docs, gone_docs, lang, old, rebuild,
