@@ -57,20 +57,32 @@ class SentenceTransformerEmbedder:
 
     def for_job(self, texts: list[str]) -> Embedder:
         """What embeds `texts` soonest: the quick engine for a small job while the model is not loaded (adding an
-        article to an index), else this."""
+        article to an index), the OpenVINO engine for a large one (building an index), else this."""
         if "model" not in self.__dict__ and QuickE5.takes(texts) and self.quick is not None:
             return self.quick
+        if self.fast is not None and self.fast.takes(texts):
+            return self.fast
         return self
+
+    @cached_property
+    def fast(self) -> "Embedder | None":
+        """This model with its transformer compiled by OpenVINO, for large jobs; None without openvino."""
+        from index.ovengine import OpenVinoEmbedder, openvino_installed
+        if not openvino_installed():
+            return None
+        return OpenVinoEmbedder(self.name, self.path, self.prompts["query"], self.prompts["passage"], self.batch_size,
+                                self.bf16)
 
     @cached_property
     def model(self):
         """The loaded model (loaded on first use, so unchanged re-indexing never pays for it)."""
+        import torch
+        return self._load(torch.bfloat16 if self.bf16 else None)
+
+    def _load(self, dtype=None):
         from sentence_transformers import SentenceTransformer
         # safetensors only and no remote code: loading a model never unpickles or runs anything from disk
-        kwargs = {"use_safetensors": True}
-        if self.bf16:
-            import torch
-            kwargs["dtype"] = torch.bfloat16
+        kwargs = {"use_safetensors": True} | ({"dtype": dtype} if dtype is not None else {})
         return SentenceTransformer(str(self.path), device="cpu", local_files_only=True, trust_remote_code=False,
                                    model_kwargs=kwargs)
 

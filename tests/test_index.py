@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -230,8 +231,29 @@ def test_a_small_update_embeds_with_the_quick_engine_and_never_loads_the_model(c
     assert np.all((index.vectors[rows] * full).sum(1) > 0.99)      # the same model's vectors, 4-bit engine
     top = Retriever(index, e5_embedder, e5).search("Where is Tencent building a data centre?", 3)
     assert top[0].source == "new.md"
-    assert fresh.for_job(["Ein Satz."] * 10**5) is fresh   # a large job loads the full model
+    assert fresh.for_job(["Ein Satz."] * 10**4) is fresh   # a middle-sized job loads the full model
+    assert fresh.for_job(["Ein Satz."] * 10**5) is fresh.fast   # a large one converts it for OpenVINO
     assert fresh.for_job(["Ein Satz mit \x00 darin."]) is fresh and fresh.for_job(["Ein Satz."]) is fresh.quick
+
+
+@pytest.mark.slow
+def test_a_large_job_runs_the_same_model_in_openvino(corpus, tiny, tiny_embedder, monkeypatch):
+    import numpy as np
+
+    import index.ovengine
+    from index.embed import load_embedder
+    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+    torch_built = load(tiny.index_path, tiny.embedder)
+    monkeypatch.setattr(index.ovengine, "OPENVINO_CHARS", 1)      # every job is "large"
+    fresh = load_embedder(tiny)
+    other = replace(tiny, index_dir=str(tiny.index_path) + "-ov")
+    build_index(corpus, other.index_path, settings=other, embedder=fresh, progress=False)
+    assert "model" not in fresh.__dict__ and "model" in fresh.fast.__dict__     # only the OpenVINO engine ran
+    ov_built = load(other.index_path, other.embedder)
+    assert [c.text for c in ov_built.chunks] == [c.text for c in torch_built.chunks]
+    assert np.all((ov_built.vectors * torch_built.vectors).sum(1) > 0.999)
+    assert np.all((ov_built.sent_vectors * torch_built.sent_vectors).sum(1) > 0.999)
+    assert type(fresh.fast.model[0].model).__name__ == "CompiledTransformer"
 
 
 def _sentence_rank(hits, needle: str) -> int:
