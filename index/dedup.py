@@ -70,7 +70,8 @@ def fingerprint(text: str) -> str:
 
 def duplicate_groups(chunks) -> dict[str, str]:
     """chunk id -> group id, for chunks whose fingerprint occurs in two or more documents."""
+    prints = [fingerprint(c.text) for c in chunks]
     docs: dict[str, set] = defaultdict(set)
-    for c in chunks:
-        docs[fingerprint(c.text)].add(c.doc_id)
-    return {c.id: fp for c in chunks if len(docs[fp := fingerprint(c.text)]) > 1}
+    for c, fp in zip(chunks, prints):
+        docs[fp].add(c.doc_id)
+    return {c.id: fp for c, fp in zip(chunks, prints) if len(docs[fp]) > 1}

@@ -1,4 +1,4 @@
-"""The embedder's transformer run by OpenVINO for large index jobs: about 2.2x the float32 encode on 2 cores.
+"""The embedder's transformer run by OpenVINO for large index jobs: about 2x the float32 encode on 2 cores.
 
 The model is the sentence-transformers model itself: loaded as usual, its transformer converted once per process
 by OpenVINO's own converter, then every other step (prompt, tokenizer, batching by length, pooling,
