@@ -6,7 +6,7 @@ For each size, that many real articles (German and English interleaved, in a fix
 folder and indexed from nothing in a child process (its own peak memory). In the same run the embedder alone
 (sentence-transformers `encode`, fp32, batch 32) embeds the same chunk texts: `ratio` is the build's time over
 that, a figure that holds across machines. Then retrieval latency (no LLM) over 60 questions, and the time of
-`rag index` after adding one article, from the command to the updated index.
+`rag index` after adding one article (the folder's median-size one), from the command to the updated index.
 """
 
 from __future__ import annotations
@@ -85,18 +85,19 @@ def latency(index: Path) -> dict:
             "query_p95_ms": round(1000 * times[int(0.95 * (len(times) - 1))])}
 
 
-def add_one(folder: Path, index: Path, article: Path | None) -> float:
+def add_one(folder: Path, index: Path) -> float:
     """Seconds of `rag index FOLDER --index INDEX` after one new article, from the command to the index.
 
-    With no article left to add (all of them indexed), one is taken out and indexed without it first (untimed).
+    The article is the folder's one of median size (a typical article at every size): it is taken out and the
+    folder indexed without it first (untimed), then it comes back under a new name.
     """
     def index_folder() -> None:
         subprocess.run([sys.executable, "-m", "rag.cli", "index", str(folder), "--index", str(index)], check=True,
                        capture_output=True, text=True)
-    if article is None:
-        article = Path(shutil.move(sorted(folder.iterdir())[-1], folder.parent / "held-out-article.txt"))
-        index_folder()
-    shutil.copy(article, folder / f"added_{article.name}")
+    files = sorted(folder.iterdir(), key=lambda p: (p.stat().st_size, p.name))
+    article = Path(shutil.move(files[len(files) // 2], folder.parent / "held-out-article.txt"))
+    index_folder()
+    shutil.copy(article, folder / "added-article.txt")
     t0 = time.perf_counter()
     index_folder()
     return round(time.perf_counter() - t0, 2)
@@ -138,14 +139,13 @@ def main(argv=None) -> int:
         for n in args.sizes:
             folder, index = Path(tmp) / f"news{n}", Path(tmp) / f"index{n}"
             folder.mkdir()
-            chosen = articles(args.news, n + 1)
-            for p in chosen[:n]:
+            for p in articles(args.news, n):
                 shutil.copy(p, folder / f"{p.parent.name}_{p.name}")
             row = {"articles": n, **_child("build", folder, index), **_child("bare", index)}
             row["ratio_build_over_bare"] = round(row["build_s"] / row["bare_encode_chunks_s"], 2)
             row["index_mb"] = _size(index)
             row.update(_child("latency", index))
-            row["add_one_article_s"] = add_one(folder, index, chosen[n] if len(chosen) > n else None)
+            row["add_one_article_s"] = add_one(folder, index)
             rows.append(row)
             print(json.dumps(row), flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
