@@ -120,7 +120,7 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         out = self.model.encode(list(texts), prompt=self.prompts[kind], batch_size=self.batch_size,
                                 normalize_embeddings=True, convert_to_tensor=True, show_progress_bar=progress)
-        return _unit(out.float().numpy())          # bfloat16 rows are normalised again in float32
+        return unit_rows(out.float().numpy())          # bfloat16 rows are normalised again in float32
 
 
 class QuickE5:
@@ -169,7 +169,7 @@ class QuickE5:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         rows = self.engine.query(list(texts)) if kind == "query" else self.engine.passage(list(texts))
-        return _unit(np.atleast_2d(rows))
+        return unit_rows(np.atleast_2d(rows))
 
     def for_job(self, texts: list[str]) -> "QuickE5":
         """Itself."""
@@ -196,7 +196,8 @@ def cpu_flags() -> frozenset[str]:
         return frozenset()
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """`x` with each row scaled to length 1, as contiguous float32 (a zero row stays zero)."""
     return np.ascontiguousarray(x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12), dtype=np.float32)
 
 

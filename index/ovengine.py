@@ -18,7 +18,7 @@ import warnings
 from contextlib import contextmanager
 from functools import cached_property
 
-from index.embed import SentenceTransformerEmbedder
+from index.embed import SentenceTransformerEmbedder, unit_rows
 
 # Loading the float32 model and converting its transformer takes ~3 s more than loading the bfloat16 model, and
 # the encode is ~1.2x faster than bfloat16 PyTorch: even from about this many characters (docs/performance.md).
@@ -76,7 +76,6 @@ def _quiet():
 
 def _compiled(module, precision: str):
     """`module.model` converted and compiled, checked against the original on a small batch."""
-    import numpy as np
     import openvino as ov
     import torch
     example = dict(module.tokenizer(["passage: a", "passage: a b c"], return_tensors="pt", padding=True))
@@ -88,7 +87,7 @@ def _compiled(module, precision: str):
     if got.shape != expected.shape:
         raise ValueError(f"its output has shape {got.shape}, the model's {expected.shape}")
     real = example["attention_mask"].numpy().astype(bool)        # padding positions carry nothing
-    cos = (got * expected).sum(-1)[real] / np.linalg.norm(got, axis=-1)[real] / np.linalg.norm(expected, axis=-1)[real]
+    cos = (unit_rows(got[real]) * unit_rows(expected[real])).sum(1)
     if cos.min() < 0.99:
         raise ValueError(f"its output differs from the model's (cosine {cos.min():.3f})")
     return _stand_in(compiled, module.model.config, list(example))
