@@ -64,12 +64,15 @@ def _write(out: Path, plan: Plan, old, settings: Settings, embedder: Embedder, r
     store.add(vecs[:n])
     sent_store = make_store(settings.ann, embedder.dim, len(plan.sentences), settings.hnsw_threshold)
     sent_store.add(vecs[n:])
-    bm25 = BM25Index.build([passage_text(c, c.heading) for c in plan.chunks], plan.language)
+    bm25 = BM25Index.build([passage_text(c, c.heading) for c in plan.chunks], plan.language,
+                           old.bm25 if old is not None else None,
+                           [passage_text(c, c.heading) for c in old.chunks] if old is not None else None)
     doc_rows = [{"id": d.id, "title": d.title, "date": d.date, "author": d.author, "sha256": d.sha256,
                  "language": d.language, "text": d.text} for d in plan.docs]
     made = manifest(settings, embedder, plan, report.skipped) | {"corpus": report.corpus}
     name = snapshot.write(out, snapshot.Snapshot(made, doc_rows, plan.chunks, plan.hashes, vecs[:n],
-                                                 plan.sentences, vecs[n:], store, sent_store, bm25))
+                                                 plan.sentences, vecs[n:], store, sent_store, bm25,
+                                                 fingerprints=plan.prints, shingled=plan.shingled))
     cache.clear()
     report.stages["write"] = time.perf_counter() - t
     return name
@@ -80,7 +83,7 @@ def _old_index(out: Path, settings: Settings):
     if snapshot.current_name(out) is None:
         return None
     try:
-        return snapshot.load(out, embedder=settings.embedder)
+        return snapshot.load(out, embedder=settings.embedder, search=False)
     except EmbedderMismatch as e:
         raise IndexError_(f"{e}. Or pass rebuild=True / --rebuild to replace it.") from None
     except IndexError_ as e:

@@ -21,7 +21,7 @@ from core.sentences import split_sentences
 from core.settings import Settings
 from index import snapshot
 from index.chunk import Chunk, Chunker, with_groups
-from index.dedup import duplicate_groups, line_repeats
+from index.dedup import Shingled, duplicate_groups, update
 from index.embcache import EmbeddingCache
 from index.embed import Embedder
 from index.load import Document
@@ -41,8 +41,10 @@ class Plan:
     """What the new index will hold, before any embedding."""
 
     docs: list[Document]
+    shingled: Shingled            # the documents' lines as shingles and repeat counts (see index.dedup)
     repeats: dict[str, list[int]]
     chunks: list[Chunk]
+    prints: list[str]             # near-duplicate fingerprint per chunk
     texts: list[str]              # embedded text per chunk
     hashes: list[str]
     sentences: np.ndarray         # snapshot.SENTENCE_DTYPE rows
@@ -57,14 +59,15 @@ def make_plan(docs: list[Document], old, settings: Settings, embedder: Embedder,
               stats: dict | None = None) -> Plan:
     """Chunk `docs` (reusing the chunks of `old` for documents it has unchanged) and list what to embed;
     `stats` is (size, mtime_ns) per document id, kept in the manifest."""
-    repeats = line_repeats({d.id: d.text for d in docs})
-    chunks, titles = _chunk_all(docs, repeats, old, settings, embedder, progress)
+    shingled, repeated = update({d.id: d.text for d in docs}, old.shingled() if hasattr(old, "shingled") else None)
+    chunks, titles, prints = _chunk_all(docs, repeated, old, settings, embedder, progress)
     texts = [passage_text(c, titles[c.doc_id]) for c in chunks]
     sentences, sent_texts = _sentences(chunks, embedder.name, _old_sentences(old)) if settings.sentence_vectors \
         else (np.zeros(0, dtype=snapshot.SENTENCE_DTYPE), [])
-    return Plan(docs=docs, repeats=repeats, chunks=chunks, texts=texts, sentences=sentences, sent_texts=sent_texts,
-                hashes=[embed_hash(embedder.name, t) for t in texts], language=main_language(docs, settings),
-                sentence_vectors=settings.sentence_vectors, ann=settings.ann, stats=stats or {})
+    return Plan(docs=docs, shingled=shingled, repeats=repeated, chunks=chunks, prints=prints, texts=texts,
+                sentences=sentences, sent_texts=sent_texts, hashes=[embed_hash(embedder.name, t) for t in texts],
+                language=main_language(docs, settings), sentence_vectors=settings.sentence_vectors, ann=settings.ann,
+                stats=stats or {})
 
 
 def chunk_key(chunk: Chunk, embed_hash: str) -> str:
@@ -92,15 +95,15 @@ def _chunk_all(docs, repeats, old, settings, embedder, progress):
         for c in old.chunks:
             old_chunks[c.doc_id].append(replace(c, dup_group=""))
     old_sigs = old.manifest.get("documents", {}) if reuse else {}
-    chunker = Chunker(embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
+    kept = {d.id for d in docs if old_sigs.get(d.id, {}).get("sig") == doc_sig(d, repeats[d.id])}
+    counter = embedder.for_job([d.text for d in docs if d.id not in kept])     # small jobs: no tokenizer to load
+    chunker = Chunker(counter.count_tokens, settings.chunk_tokens, settings.chunk_overlap)
     chunks: list[Chunk] = []
     for d in tqdm(docs, desc="chunking", unit="doc", disable=not progress):
-        sig = doc_sig(d, repeats[d.id])
-        if old_sigs.get(d.id, {}).get("sig") == sig:
-            chunks += old_chunks[d.id]
-        else:
-            chunks += chunker.split(d, repeats[d.id], settings.boilerplate_min_docs)
-    return with_groups(chunks, duplicate_groups(chunks)), {d.id: d.title for d in docs}
+        chunks += old_chunks[d.id] if d.id in kept else chunker.split(d, repeats[d.id], settings.boilerplate_min_docs)
+    prints = dict(zip((c.text for c in old.chunks), old.fingerprints)) if getattr(old, "fingerprints", None) else {}
+    groups, prints = duplicate_groups(chunks, prints)
+    return with_groups(chunks, groups), {d.id: d.title for d in docs}, prints
 
 
 def _old_sentences(old) -> dict:

@@ -19,7 +19,7 @@ import os
 import shutil
 import time
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -27,6 +27,7 @@ import numpy as np
 
 from core.errors import EmbedderMismatch, IndexError_
 from index.chunk import Chunk
+from index.dedup import Shingled, pack, unpack
 from index.lexical import BM25Index
 from index.store import FaissStore
 
@@ -48,6 +49,8 @@ class Snapshot:
     store: FaissStore | None = None
     sent_store: FaissStore | None = None
     bm25: BM25Index | None = None
+    fingerprints: list[str] = field(default_factory=list)     # per chunk (see index.dedup)
+    shingled: Shingled | None = None                          # the documents' lines (see index.dedup)
 
 
 @dataclass
@@ -60,11 +63,20 @@ class LoadedIndex:
     docs: dict[str, dict]
     chunks: list[Chunk]
     embed_hashes: list[str]
-    store: FaissStore
-    sent_store: FaissStore
+    store: FaissStore | None               # None when opened with search=False
+    sent_store: FaissStore | None
     bm25: BM25Index
     sentences: np.ndarray
     folder: Path = field(repr=False, default=None)
+    fingerprints: list[str] = field(default_factory=list)     # per chunk; empty in indexes written before them
+
+    def shingled(self) -> Shingled | None:
+        """The documents' lines as shingles and repeat counts (None in indexes written before them)."""
+        try:
+            with np.load(self.folder / "lines.npz", allow_pickle=False) as z:
+                return unpack(z)
+        except (OSError, ValueError, KeyError):
+            return None
 
     @cached_property
     def vectors(self) -> np.ndarray:
@@ -222,7 +234,11 @@ def _free_mb(path: Path) -> int:
 
 def _write_files(tmp: Path, snap: Snapshot, name: str) -> None:
     _jsonl(tmp / "docs.jsonl", snap.docs)
-    _jsonl(tmp / "chunks.jsonl", [asdict(c) | {"embed_hash": h} for c, h in zip(snap.chunks, snap.embed_hashes)])
+    prints = snap.fingerprints or [""] * len(snap.chunks)
+    _jsonl(tmp / "chunks.jsonl", [vars(c) | {"embed_hash": h, "fingerprint": p}      # vars: asdict deep-copies
+                                  for c, h, p in zip(snap.chunks, snap.embed_hashes, prints)])
+    if snap.shingled is not None:
+        np.savez(tmp / "lines.npz", **pack(snap.shingled))
     np.save(tmp / "vectors.npy", np.ascontiguousarray(snap.vectors, dtype=np.float32), allow_pickle=False)
     np.save(tmp / "sentences.npy", snap.sentences.astype(SENTENCE_DTYPE), allow_pickle=False)
     np.save(tmp / "sent_vectors.npy", np.ascontiguousarray(snap.sent_vectors, dtype=np.float32), allow_pickle=False)
@@ -249,8 +265,10 @@ def _point(index_dir: Path, name: str) -> None:
     _fsync(index_dir)
 
 
-def load(index_dir: str | Path, embedder: str | None = None) -> LoadedIndex:
-    """Open the live snapshot; refuse one built with another embedder or damaged on disk."""
+def load(index_dir: str | Path, embedder: str | None = None, search: bool = True) -> LoadedIndex:
+    """Open the live snapshot; refuse one built with another embedder or damaged on disk.
+
+    `search=False` (a build reading what it builds on) leaves the vector stores unread."""
     index_dir = Path(index_dir)
     name = current_name(index_dir)
     if name is None:
@@ -272,19 +290,26 @@ def load(index_dir: str | Path, embedder: str | None = None) -> LoadedIndex:
     try:
         docs = {d["id"]: d for d in _read_jsonl(folder / "docs.jsonl")}
         rows = _read_jsonl(folder / "chunks.jsonl")
-        chunks = [Chunk(**{k: v for k, v in r.items() if k != "embed_hash"}) for r in rows]
-        store, sent_store = FaissStore.load(folder, "dense"), FaissStore.load(folder, "sentences")
-        if manifest.get("ann", manifest.get("store")) == "auto":       # written when auto meant exact float32
-            store, sent_store = store.as_fp16(), sent_store.as_fp16()
+        chunks = [Chunk(**{k: v for k, v in r.items() if k not in ("embed_hash", "fingerprint")}) for r in rows]
+        if search:
+            store, sent_store = FaissStore.load(folder, "dense"), FaissStore.load(folder, "sentences")
+            if manifest.get("ann", manifest.get("store")) == "auto":       # written when auto meant exact float32
+                store, sent_store = store.as_fp16(), sent_store.as_fp16()
+            n_vecs, n_sent_vecs = len(store), len(sent_store)
+        else:
+            store = sent_store = None
+            n_vecs = len(np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False))
+            n_sent_vecs = len(np.load(folder / "sent_vectors.npy", mmap_mode="r", allow_pickle=False))
         bm25 = BM25Index.load(folder)
         sentences = np.load(folder / "sentences.npy", allow_pickle=False)
     except Exception as e:  # any parse failure means a damaged index; say how to fix it
         raise IndexError_(f"index at {index_dir} is damaged ({type(e).__name__}: {e}); {fix}") from None
-    if len(store) != len(chunks) or len(sent_store) != len(sentences) or sentences.dtype != SENTENCE_DTYPE:
-        raise IndexError_(f"index at {index_dir} is inconsistent ({len(store)} vectors, {len(chunks)} chunks, "
-                          f"{len(sent_store)}/{len(sentences)} sentences); {fix}")
+    if n_vecs != len(chunks) or n_sent_vecs != len(sentences) or sentences.dtype != SENTENCE_DTYPE:
+        raise IndexError_(f"index at {index_dir} is inconsistent ({n_vecs} vectors, {len(chunks)} chunks, "
+                          f"{n_sent_vecs}/{len(sentences)} sentences); {fix}")
+    prints = [r.get("fingerprint", "") for r in rows]
     return LoadedIndex(index_dir, name, manifest, docs, chunks, [r["embed_hash"] for r in rows],
-                       store, sent_store, bm25, sentences, folder)
+                       store, sent_store, bm25, sentences, folder, prints if all(prints) else [])
 
 
 def _jsonl(path: Path, rows: list[dict]) -> None:

@@ -76,6 +76,14 @@ def test_incremental_update_embeds_only_the_change(corpus, tiny, tiny_embedder, 
     assert updated.sentences.tolist() == fresh.sentences.tolist() and len(fresh.sentences) > 50
     assert np.allclose(updated.sent_vectors, fresh.sent_vectors, atol=1e-5)
     assert np.allclose(updated.vectors, fresh.vectors, atol=1e-5)
+    # and what it kept of the text (line shingles, fingerprints, BM25 stems) gives what the fresh build computed
+    assert updated.chunks == fresh.chunks and updated.fingerprints == fresh.fingerprints != []
+    kept, made = updated.shingled(), fresh.shingled()
+    assert kept.counts == made.counts and kept.docs == made.docs and len(made.counts) == 6
+    assert all(np.array_equal(a, b) for a, b in zip(kept.df, made.df))
+    for part in ("data", "indices", "indptr"):
+        assert np.array_equal(updated.bm25.model.scores[part], fresh.bm25.model.scores[part])
+    assert updated.bm25.model.vocab_dict == fresh.bm25.model.vocab_dict
 
 
 def test_a_file_with_unchanged_size_and_time_is_not_read_again_and_a_touched_one_not_parsed_again(
