@@ -18,7 +18,7 @@ from core.errors import InputError
 from core.settings import Settings, load_settings
 from index.backends import get_backend
 from index.embed import Embedder, load_embedder
-from index.load import Document, discover, read_document
+from index.load import Document, check_folder, discover, read_document
 from index.plan import make_plan
 
 
@@ -108,7 +108,7 @@ def build_index(corpus_dir: str | Path | None = None, index_dir: str | Path | No
     settings = settings or load_settings()
     corpus = Path(corpus_dir) if corpus_dir else settings.corpus_path
     out = settings.index_at(index_dir)
-    discover(corpus)                               # a missing folder fails here, before the lock
+    check_folder(corpus)                           # a missing folder fails here, before the lock
     backend = get_backend(settings.backend)
     writer = backend.writer(out, settings)
     with writer.lock():

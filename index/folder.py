@@ -15,7 +15,7 @@ from index.embcache import EmbeddingCache
 from index.embed import Embedder
 from index.lexical import BM25Index
 from index.plan import Plan, chunk_key, manifest, passage_text, rows, stacked, unchanged, vectors
-from index.store import make_store
+from index.store import SAVED, make_store, store_kind
 
 CACHE_DIR = ".embedding-cache"
 
@@ -60,10 +60,7 @@ def _write(out: Path, plan: Plan, old, settings: Settings, embedder: Embedder, r
     t, report.stages["embed sentences"] = time.perf_counter(), time.perf_counter() - t
     report.embedded, report.reused = report.embedded + embedded, report.reused + reused
     vecs = np.vstack([chunk_vecs, sent_vecs])
-    store = make_store(settings.ann, embedder.dim, n, settings.hnsw_threshold)
-    store.add(vecs[:n])
-    sent_store = make_store(settings.ann, embedder.dim, len(plan.sentences), settings.hnsw_threshold)
-    sent_store.add(vecs[n:])
+    store, sent_store = _saved_store(settings, embedder, vecs[:n]), _saved_store(settings, embedder, vecs[n:])
     bm25 = BM25Index.build([passage_text(c, c.heading) for c in plan.chunks], plan.language,
                            old.bm25 if old is not None else None,
                            [passage_text(c, c.heading) for c in old.chunks] if old is not None else None)
@@ -76,6 +73,15 @@ def _write(out: Path, plan: Plan, old, settings: Settings, embedder: Embedder, r
     cache.clear()
     report.stages["write"] = time.perf_counter() - t
     return name
+
+
+def _saved_store(settings: Settings, embedder: Embedder, vecs: np.ndarray):
+    """The vector store to save with the index, or None for one made again when the index is opened."""
+    if store_kind(settings.ann, len(vecs), settings.hnsw_threshold) not in SAVED:
+        return None
+    store = make_store(settings.ann, embedder.dim, len(vecs), settings.hnsw_threshold)
+    store.add(vecs)
+    return store
 
 
 def _old_index(out: Path, settings: Settings):

@@ -29,11 +29,17 @@ class Document:
     author: str = ""
 
 
-def discover(folder: str | Path) -> list[Path]:
-    """Supported files under `folder`, sorted, hidden files and folders skipped."""
+def check_folder(folder: str | Path) -> Path:
+    """`folder` as a Path; `InputError` with the fix when it is not a folder."""
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"{root} is not a folder; pass a folder of .txt/.md/.html/.pdf articles")
+    return root
+
+
+def discover(folder: str | Path) -> list[Path]:
+    """Supported files under `folder`, sorted, hidden files and folders skipped."""
+    root = check_folder(folder)
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
 

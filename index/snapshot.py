@@ -2,9 +2,10 @@
 
     index_dir/CURRENT                 one line: the live snapshot's name
     index_dir/snapshots/<name>/       manifest.json, docs.jsonl, chunks.jsonl,
-                                      vectors.npy, dense.faiss (one row per chunk),
-                                      sentences.npy, sent_vectors.npy, sentences.faiss
-                                      (one row per sentence of multi-sentence chunks), bm25/
+                                      vectors.npy (one row per chunk), sentences.npy,
+                                      sent_vectors.npy (one row per sentence of
+                                      multi-sentence chunks), bm25/, lines.npz, and
+                                      dense.faiss + sentences.faiss for HNSW search
 
 A new snapshot is written in full under a temporary name, fsynced, renamed, and
 only then is `CURRENT` replaced (os.replace, atomic). A crash at any point
@@ -29,7 +30,7 @@ from core.errors import EmbedderMismatch, IndexError_
 from index.chunk import Chunk
 from index.dedup import Shingled, pack, unpack
 from index.lexical import BM25Index
-from index.store import FaissStore
+from index.store import FaissStore, make_store
 
 FORMAT_VERSION = 1
 SENTENCE_DTYPE = np.dtype([("chunk", "<i4"), ("start", "<i8"), ("end", "<i8"), ("hash", "S20")])
@@ -242,8 +243,9 @@ def _write_files(tmp: Path, snap: Snapshot, name: str) -> None:
     np.save(tmp / "vectors.npy", np.ascontiguousarray(snap.vectors, dtype=np.float32), allow_pickle=False)
     np.save(tmp / "sentences.npy", snap.sentences.astype(SENTENCE_DTYPE), allow_pickle=False)
     np.save(tmp / "sent_vectors.npy", np.ascontiguousarray(snap.sent_vectors, dtype=np.float32), allow_pickle=False)
-    snap.store.save(tmp, "dense")
-    snap.sent_store.save(tmp, "sentences")
+    for store, name in ((snap.store, "dense"), (snap.sent_store, "sentences")):
+        if store is not None:
+            store.save(tmp, name)
     snap.bm25.save(tmp)
     files = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
     manifest = snap.manifest | {"format_version": FORMAT_VERSION, "snapshot": name, "files": files}
@@ -291,25 +293,34 @@ def load(index_dir: str | Path, embedder: str | None = None, search: bool = True
         docs = {d["id"]: d for d in _read_jsonl(folder / "docs.jsonl")}
         rows = _read_jsonl(folder / "chunks.jsonl")
         chunks = [Chunk(**{k: v for k, v in r.items() if k not in ("embed_hash", "fingerprint")}) for r in rows]
-        if search:
-            store, sent_store = FaissStore.load(folder, "dense"), FaissStore.load(folder, "sentences")
-            if manifest.get("ann", manifest.get("store")) == "auto":       # written when auto meant exact float32
-                store, sent_store = store.as_fp16(), sent_store.as_fp16()
-            n_vecs, n_sent_vecs = len(store), len(sent_store)
-        else:
-            store = sent_store = None
-            n_vecs = len(np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False))
-            n_sent_vecs = len(np.load(folder / "sent_vectors.npy", mmap_mode="r", allow_pickle=False))
+        store = _store(folder, "dense", "vectors.npy", manifest) if search else None
+        sent_store = _store(folder, "sentences", "sent_vectors.npy", manifest) if search else None
+        n_vecs = len(np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False))
+        n_sent_vecs = len(np.load(folder / "sent_vectors.npy", mmap_mode="r", allow_pickle=False))
         bm25 = BM25Index.load(folder)
         sentences = np.load(folder / "sentences.npy", allow_pickle=False)
     except Exception as e:  # any parse failure means a damaged index; say how to fix it
         raise IndexError_(f"index at {index_dir} is damaged ({type(e).__name__}: {e}); {fix}") from None
-    if n_vecs != len(chunks) or n_sent_vecs != len(sentences) or sentences.dtype != SENTENCE_DTYPE:
+    if n_vecs != len(chunks) or n_sent_vecs != len(sentences) or sentences.dtype != SENTENCE_DTYPE \
+            or (store is not None and (len(store), len(sent_store)) != (n_vecs, n_sent_vecs)):
         raise IndexError_(f"index at {index_dir} is inconsistent ({n_vecs} vectors, {len(chunks)} chunks, "
                           f"{n_sent_vecs}/{len(sentences)} sentences); {fix}")
     prints = [r.get("fingerprint", "") for r in rows]
     return LoadedIndex(index_dir, name, manifest, docs, chunks, [r["embed_hash"] for r in rows],
                        store, sent_store, bm25, sentences, folder, prints if all(prints) else [])
+
+
+def _store(folder: Path, name: str, vectors: str, manifest: dict) -> FaissStore:
+    """The saved store `name`, else an exhaustive one made from the float32 vectors (see `index.store.SAVED`)."""
+    ann = manifest.get("ann", manifest.get("store"))
+    if (folder / f"{name}.faiss").is_file():
+        store = FaissStore.load(folder, name)
+        return store.as_fp16() if ann == "auto" else store          # written when auto meant exact float32
+    vecs = np.load(folder / vectors, mmap_mode="r", allow_pickle=False)
+    store = make_store("flat" if ann == "flat" else "fp16", int(manifest["embedder"]["dim"]))
+    for at in range(0, len(vecs), 65536):                           # a slice at a time: memory stays flat
+        store.add(vecs[at:at + 65536])
+    return store
 
 
 def _jsonl(path: Path, rows: list[dict]) -> None:
