@@ -61,13 +61,22 @@ def read_corpus(folder: Path, progress: bool = True, seen: dict[str, dict] | Non
     by_hash = {s["doc"].sha256: s["doc"] for s in seen.values()}
     docs, skipped, stats = [], [], {}
     root = folder.resolve()
+    parents: dict[Path, bool] = {}
+
+    def inside(path: Path) -> bool:        # a link never leads out of the folder; one resolve per sub-folder
+        if path.is_symlink():
+            return path.resolve().is_relative_to(root)
+        if path.parent not in parents:
+            parents[path.parent] = path.parent.resolve().is_relative_to(root)
+        return parents[path.parent]
+
     for path in tqdm(discover(folder), desc="reading", unit="doc", disable=not progress):
         name = path.relative_to(folder).as_posix()
         try:
             st = path.stat()
             before = seen.get(name)
             if before and (before["size"], before["mtime_ns"]) == (st.st_size, st.st_mtime_ns) \
-                    and path.resolve().is_relative_to(root):
+                    and inside(path):
                 doc = before["doc"]
             else:
                 doc = read_document(path, folder, by_hash)

@@ -14,6 +14,7 @@ from index import snapshot
 from index.embcache import EmbeddingCache
 from index.embed import Embedder
 from index.lexical import BM25Index
+from index.parts import arrange
 from index.plan import Plan, chunk_key, manifest, passage_text, rows, stacked, unchanged, vectors
 from index.store import SAVED, make_store, store_kind
 
@@ -46,30 +47,33 @@ class FolderWriter:
 
 def _write(out: Path, plan: Plan, old, settings: Settings, embedder: Embedder, report, progress) -> str:
     """Embed what is new, build the stores and write a snapshot atomically; returns its name."""
-    n = len(plan.chunks)
+    plan, kept = arrange(plan, old, reuse=store_kind(settings.ann, len(plan.chunks), settings.hnsw_threshold)
+                         not in SAVED)                      # an HNSW graph is built from all vectors at once
+    skip_c, skip_s = sum(p["chunks"] for p in kept), sum(p["sentences"] for p in kept)
     sent_hashes = [h.hex() for h in plan.sentences["hash"]]
     cache = EmbeddingCache(out / CACHE_DIR, embedder.name)
     # what a killed build embedded, read once; the old index's vectors win where both have one
     known = {**stacked(cache.load()), **_known_vectors(old)}
     t = time.perf_counter()
-    chunk_vecs = vectors(plan.texts, plan.hashes, known, embedder, report, progress, cache, "embedding chunks")
+    chunk_vecs = vectors(plan.texts[skip_c:], plan.hashes[skip_c:], known, embedder, report, progress, cache,
+                         "embedding chunks")
     t, report.stages["embed chunks"] = time.perf_counter(), time.perf_counter() - t
-    embedded, reused = report.embedded, report.reused
-    sent_vecs = vectors(plan.sent_texts, sent_hashes, known, embedder, report, progress, cache,
+    embedded, reused = report.embedded, report.reused + skip_c + skip_s
+    sent_vecs = vectors(plan.sent_texts[skip_s:], sent_hashes[skip_s:], known, embedder, report, progress, cache,
                         "embedding sentences")
     t, report.stages["embed sentences"] = time.perf_counter(), time.perf_counter() - t
     report.embedded, report.reused = report.embedded + embedded, report.reused + reused
-    vecs = np.vstack([chunk_vecs, sent_vecs])
-    store, sent_store = _saved_store(settings, embedder, vecs[:n]), _saved_store(settings, embedder, vecs[n:])
+    store, sent_store = _saved_store(settings, embedder, chunk_vecs), _saved_store(settings, embedder, sent_vecs)
     bm25 = BM25Index.build([passage_text(c, c.heading) for c in plan.chunks], plan.language,
                            old.bm25 if old is not None else None,
                            [passage_text(c, c.heading) for c in old.chunks] if old is not None else None)
     doc_rows = [{"id": d.id, "title": d.title, "date": d.date, "author": d.author, "sha256": d.sha256,
                  "language": d.language, "text": d.text} for d in plan.docs]
     made = manifest(settings, embedder, plan, report.skipped) | {"corpus": report.corpus}
-    name = snapshot.write(out, snapshot.Snapshot(made, doc_rows, plan.chunks, plan.hashes, vecs[:n],
-                                                 plan.sentences, vecs[n:], store, sent_store, bm25,
-                                                 fingerprints=plan.prints, shingled=plan.shingled))
+    name = snapshot.write(out, snapshot.Snapshot(made, doc_rows, plan.chunks, plan.hashes, chunk_vecs,
+                                                 plan.sentences, sent_vecs, store, sent_store, bm25,
+                                                 fingerprints=plan.prints, shingled=plan.shingled, kept=kept,
+                                                 kept_from=old.folder if kept else None))
     cache.clear()
     report.stages["write"] = time.perf_counter() - t
     return name

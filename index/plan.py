@@ -13,6 +13,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field, replace
+from itertools import repeat
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -153,23 +154,21 @@ def vectors(texts: list[str], hashes: list[str], known: dict, embedder, report, 
             bar.update(len(part))
     report.embedded, report.reused = len(todo), len(hashes) - len(todo)
     out = np.zeros((len(hashes), embedder.dim), np.float32)
-    taken: dict[int, tuple[np.ndarray, list[int], list[int]]] = {}     # per source array: its rows, where they go
-    for n, h in enumerate(hashes):
-        if h in fresh:
-            out[n] = fresh[h]
-        else:
-            array, row = known[h]
-            _, src, dest = taken.setdefault(id(array), (array, [], []))
-            src.append(row)
-            dest.append(n)
-    for array, src, dest in taken.values():
-        out[dest] = array[np.array(src)]            # one read per source, not one per row
+    found = [known.get(h) for h in hashes]
+    for n in (n for n, f in enumerate(found) if f is None):
+        out[n] = fresh[hashes[n]]
+    sources = {id(f[0]): f[0] for f in found if f is not None}
+    source = np.fromiter((id(f[0]) if f is not None else 0 for f in found), np.int64, len(found))
+    row = np.fromiter((f[1] if f is not None else -1 for f in found), np.int64, len(found))
+    for key, array in sources.items():                # one read per source array, not one per row
+        dest = np.flatnonzero(source == key)
+        out[dest] = array[row[dest]]
     return out
 
 
 def rows(hashes, array: np.ndarray) -> dict[str, tuple[np.ndarray, int]]:
     """`known` for `vectors`: hash -> (array, row) for rows of vectors already embedded."""
-    return {h: (array, i) for i, h in enumerate(hashes)}
+    return dict(zip(hashes, zip(repeat(array), range(len(array)))))
 
 
 def stacked(by_hash: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, int]]:

@@ -2,14 +2,16 @@
 
     index_dir/CURRENT                 one line: the live snapshot's name
     index_dir/snapshots/<name>/       manifest.json, docs.jsonl, chunks.jsonl,
-                                      vectors.npy (one row per chunk), sentences.npy,
+                                      sentences.npy, bm25/, lines.npz, parts/<part>/
+                                      vectors.npy (one row per chunk) and
                                       sent_vectors.npy (one row per sentence of
-                                      multi-sentence chunks), bm25/, lines.npz, and
-                                      dense.faiss + sentences.faiss for HNSW search
+                                      multi-sentence chunks), dense.faiss +
+                                      sentences.faiss for HNSW search
 
-A new snapshot is written in full under a temporary name, fsynced, renamed, and
-only then is `CURRENT` replaced (os.replace, atomic). A crash at any point
-leaves the previous snapshot live. Nothing is pickled.
+A new snapshot is written in full under a temporary name (vector parts it keeps
+are hard links: see index.parts), fsynced, renamed, and only then is `CURRENT`
+replaced (os.replace, atomic). A crash at any point leaves the previous snapshot
+live. Nothing is pickled.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from core.errors import EmbedderMismatch, IndexError_
 from index.chunk import Chunk
 from index.dedup import Shingled, pack, unpack
 from index.lexical import BM25Index
+from index.parts import Rows
 from index.store import FaissStore, make_store
 
 FORMAT_VERSION = 1
@@ -52,6 +55,8 @@ class Snapshot:
     bm25: BM25Index | None = None
     fingerprints: list[str] = field(default_factory=list)     # per chunk (see index.dedup)
     shingled: Shingled | None = None                          # the documents' lines (see index.dedup)
+    kept: list[dict] = field(default_factory=list)            # old vector parts linked in first (index.parts)
+    kept_from: Path | None = None                             # the snapshot folder they are in
 
 
 @dataclass
@@ -80,14 +85,14 @@ class LoadedIndex:
             return None
 
     @cached_property
-    def vectors(self) -> np.ndarray:
+    def vectors(self) -> np.ndarray | Rows:
         """Chunk embeddings (memory-mapped)."""
-        return np.load(self.folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        return _rows(self.folder, self.manifest, "vectors")
 
     @cached_property
-    def sent_vectors(self) -> np.ndarray:
+    def sent_vectors(self) -> np.ndarray | Rows:
         """Sentence embeddings (memory-mapped)."""
-        return np.load(self.folder / "sent_vectors.npy", mmap_mode="r", allow_pickle=False)
+        return _rows(self.folder, self.manifest, "sent_vectors")
 
     @cached_property
     def sent_offsets(self) -> np.ndarray:
@@ -240,17 +245,46 @@ def _write_files(tmp: Path, snap: Snapshot, name: str) -> None:
                                   for c, h, p in zip(snap.chunks, snap.embed_hashes, prints)])
     if snap.shingled is not None:
         np.savez(tmp / "lines.npz", **pack(snap.shingled))
-    np.save(tmp / "vectors.npy", np.ascontiguousarray(snap.vectors, dtype=np.float32), allow_pickle=False)
     np.save(tmp / "sentences.npy", snap.sentences.astype(SENTENCE_DTYPE), allow_pickle=False)
-    np.save(tmp / "sent_vectors.npy", np.ascontiguousarray(snap.sent_vectors, dtype=np.float32), allow_pickle=False)
+    parts = _link_parts(tmp, snap)
+    if len(snap.vectors) or len(snap.sent_vectors) or not parts:
+        (tmp / "parts" / name).mkdir(parents=True)
+        for kind, rows in (("vectors", snap.vectors), ("sent_vectors", snap.sent_vectors)):
+            np.save(tmp / "parts" / name / f"{kind}.npy", np.ascontiguousarray(rows, dtype=np.float32),
+                    allow_pickle=False)
+        parts.append({"vectors": f"parts/{name}/vectors.npy", "sent_vectors": f"parts/{name}/sent_vectors.npy",
+                      "chunks": len(snap.vectors), "sentences": len(snap.sent_vectors)})
     for store, name in ((snap.store, "dense"), (snap.sent_store, "sentences")):
         if store is not None:
             store.save(tmp, name)
     snap.bm25.save(tmp)
     files = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
-    manifest = snap.manifest | {"format_version": FORMAT_VERSION, "snapshot": name, "files": files}
+    manifest = snap.manifest | {"format_version": FORMAT_VERSION, "snapshot": name, "files": files, "parts": parts}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
     _fsync_tree(tmp)
+
+
+def _link_parts(tmp: Path, snap: Snapshot) -> list[dict]:
+    """Hard-link the kept vector parts into the new snapshot (copied where links are not possible)."""
+    listed = []
+    for n, part in enumerate(snap.kept):
+        src = Path(part["vectors"]).parent.name if part["vectors"].startswith("parts/") else f"base-{n}"
+        (tmp / "parts" / src).mkdir(parents=True)
+        entry = dict(part)
+        for kind in ("vectors", "sent_vectors"):
+            entry[kind] = f"parts/{src}/{kind}.npy"
+            try:
+                os.link(snap.kept_from / part[kind], tmp / entry[kind])
+            except OSError:
+                shutil.copyfile(snap.kept_from / part[kind], tmp / entry[kind])
+        listed.append(entry)
+    return listed
+
+
+def _rows(folder: Path, manifest: dict, kind: str) -> np.ndarray | Rows:
+    """The chunk (`vectors`) or sentence (`sent_vectors`) embeddings of a snapshot, over all its parts."""
+    files = [folder / p[kind] for p in manifest.get("parts", [])] or [folder / f"{kind}.npy"]
+    return np.load(files[0], mmap_mode="r", allow_pickle=False) if len(files) == 1 else Rows(files)
 
 
 def _point(index_dir: Path, name: str) -> None:
@@ -293,10 +327,9 @@ def load(index_dir: str | Path, embedder: str | None = None, search: bool = True
         docs = {d["id"]: d for d in _read_jsonl(folder / "docs.jsonl")}
         rows = _read_jsonl(folder / "chunks.jsonl")
         chunks = [Chunk(**{k: v for k, v in r.items() if k not in ("embed_hash", "fingerprint")}) for r in rows]
-        store = _store(folder, "dense", "vectors.npy", manifest) if search else None
-        sent_store = _store(folder, "sentences", "sent_vectors.npy", manifest) if search else None
-        n_vecs = len(np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False))
-        n_sent_vecs = len(np.load(folder / "sent_vectors.npy", mmap_mode="r", allow_pickle=False))
+        store = _store(folder, "dense", "vectors", manifest) if search else None
+        sent_store = _store(folder, "sentences", "sent_vectors", manifest) if search else None
+        n_vecs, n_sent_vecs = len(_rows(folder, manifest, "vectors")), len(_rows(folder, manifest, "sent_vectors"))
         bm25 = BM25Index.load(folder)
         sentences = np.load(folder / "sentences.npy", allow_pickle=False)
     except Exception as e:  # any parse failure means a damaged index; say how to fix it
@@ -316,22 +349,23 @@ def _store(folder: Path, name: str, vectors: str, manifest: dict) -> FaissStore:
     if (folder / f"{name}.faiss").is_file():
         store = FaissStore.load(folder, name)
         return store.as_fp16() if ann == "auto" else store          # written when auto meant exact float32
-    vecs = np.load(folder / vectors, mmap_mode="r", allow_pickle=False)
+    rows = _rows(folder, manifest, vectors)
     store = make_store("flat" if ann == "flat" else "fp16", int(manifest["embedder"]["dim"]))
-    for at in range(0, len(vecs), 65536):                           # a slice at a time: memory stays flat
-        store.add(vecs[at:at + 65536])
+    for at in range(0, len(rows), 65536):                           # a slice at a time: memory stays flat
+        store.add(rows[at:at + 65536])
     return store
 
 
 def _jsonl(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    import orjson
+    with open(path, "wb") as fh:
+        fh.write(b"".join(orjson.dumps(r) + b"\n" for r in rows))
 
 
 def _read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    import orjson
+    with open(path, "rb") as fh:
+        return [orjson.loads(line) for line in fh if line.strip()]
 
 
 def _fsync(path: Path) -> None:

@@ -131,7 +131,7 @@ def test_other_embedder_is_refused_with_the_fix(built, corpus, tiny, tiny_embedd
 
 def test_damaged_index_names_the_fix(built, corpus, tiny, tiny_embedder):
     snap = tiny.index_path / "snapshots" / current_name(tiny.index_path)
-    vec = snap / "vectors.npy"
+    vec = next(snap.glob("parts/*/vectors.npy"))
     vec.write_bytes(vec.read_bytes()[:100])
     with pytest.raises(IndexError_, match="truncated.*rebuild"):
         load(tiny.index_path, tiny.embedder)
