@@ -6,7 +6,8 @@ For each size, that many real articles (German and English interleaved, in a fix
 folder and indexed from nothing in a child process (its own peak memory). In the same run the embedder alone
 (sentence-transformers `encode`, fp32, batch 32) embeds the same chunk texts: `ratio` is the build's time over
 that, a figure that holds across machines. Then retrieval latency (no LLM) over 60 questions, and the time of
-`rag index` after adding one article (the folder's median-size one), from the command to the updated index.
+`rag index` after adding one article (the folder's median, 75th and 90th percentile size ones, one at a time),
+from the command to the updated index.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 NEWS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "news"
 QUESTIONS = Path(__file__).resolve().parent / "qa_news_dev.jsonl"
+ADD_SIZES = (0.5, 0.75, 0.9)          # the articles added one at a time: median, 75th and 90th percentile of size
 
 
 def articles(news: Path, n: int) -> list[Path]:
@@ -85,22 +87,24 @@ def latency(index: Path) -> dict:
             "query_p95_ms": round(1000 * times[int(0.95 * (len(times) - 1))])}
 
 
-def add_one(folder: Path, index: Path) -> float:
+def add_one(folder: Path, index: Path, share: float = 0.5) -> dict:
     """Seconds of `rag index FOLDER --index INDEX` after one new article, from the command to the index.
 
-    The article is the folder's one of median size (a typical article at every size): it is taken out and the
-    folder indexed without it first (untimed), then it comes back under a new name.
+    The article is the folder's one at `share` of the sizes (0.5: the median, a typical article at every size):
+    it is taken out and the folder indexed without it first (untimed), then it comes back under a new name.
     """
     def index_folder() -> None:
         subprocess.run([sys.executable, "-m", "rag.cli", "index", str(folder), "--index", str(index)], check=True,
                        capture_output=True, text=True)
-    files = sorted(folder.iterdir(), key=lambda p: (p.stat().st_size, p.name))
-    article = Path(shutil.move(files[len(files) // 2], folder.parent / "held-out-article.txt"))
+    files = sorted((p for p in folder.iterdir() if p.name != "added-article.txt"), key=lambda p: (p.stat().st_size,
+                                                                                                  p.name))
+    article = Path(shutil.move(files[int(len(files) * share)], folder.parent / "held-out-article.txt"))
+    (folder / "added-article.txt").unlink(missing_ok=True)
     index_folder()
     shutil.copy(article, folder / "added-article.txt")
     t0 = time.perf_counter()
     index_folder()
-    return round(time.perf_counter() - t0, 2)
+    return {"seconds": round(time.perf_counter() - t0, 2), "bytes": article.stat().st_size}
 
 
 def _child(what: str, *args) -> dict:
@@ -145,7 +149,8 @@ def main(argv=None) -> int:
             row["ratio_build_over_bare"] = round(row["build_s"] / row["bare_encode_chunks_s"], 2)
             row["index_mb"] = _size(index)
             row.update(_child("latency", index))
-            row["add_one_article_s"] = add_one(folder, index)
+            added = {f"p{round(q * 100)}": add_one(folder, index, q) for q in ADD_SIZES}
+            row["add_one_article_s"], row["add_article_by_size"] = added["p50"]["seconds"], added
             rows.append(row)
             print(json.dumps(row), flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -169,8 +174,10 @@ def plot(rows: list[dict], out: Path) -> Path:
     b.plot(n, [r["query_p95_ms"] for r in rows], "s--", label="p95")
     b.set(title="Search (retrieval only)", xlabel="articles", ylabel="ms", ylim=(0, None))
     b.legend(fontsize=8)
-    added = [(x, r["add_one_article_s"]) for x, r in zip(n, rows) if r.get("add_one_article_s")]
-    c.plot([x for x, _ in added], [y for _, y in added], "o-")
+    for q, style in (("p50", "o-"), ("p90", "s--")):
+        added = [(x, r["add_article_by_size"][q]["seconds"]) for x, r in zip(n, rows) if "add_article_by_size" in r]
+        c.plot([x for x, _ in added], [y for _, y in added], style, label=f"{q} article size")
+    c.legend(fontsize=8)
     c.set(title="`rag index` after adding one article", xlabel="articles", ylabel="seconds", ylim=(0, None))
     fig.tight_layout()
     fig.savefig(out, dpi=110)
