@@ -233,6 +233,9 @@ def test_a_small_update_embeds_with_the_quick_engine_and_never_loads_the_model(c
     added = build_index(corpus, e5.index_path, settings=e5, embedder=fresh, progress=False)
     assert added.added == ["new.md"] and 0 < added.embedded <= 3
     assert "model" not in fresh.__dict__               # torch and the full model were never loaded
+    assert "_tokenizer" not in fresh.__dict__          # the new article was split by the quick engine's counts ...
+    texts = [c.text for c in load(e5.index_path, e5.embedder).chunks] + ["", " x", "\n\nZeile", "Ünïcödé 北京"]
+    assert [fresh.quick.count_tokens(t) for t in texts] == [e5_embedder.count_tokens(t) for t in texts]  # ... the same
     index = load(e5.index_path, e5.embedder)
     rows = [i for i, c in enumerate(index.chunks) if c.doc_id == "new.md"]
     full = e5_embedder.embed([passage_text(index.chunks[i], "Neu") for i in rows])
