@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from index import parts
 from index.build import build_index
 from index.snapshot import load
@@ -66,3 +68,40 @@ def test_parts_are_merged_before_they_pile_up_and_a_removed_article_rewrites_its
     assert report.embedded == 0 and len(ix.manifest["parts"]) == 2      # the first kept, the one it was in rewritten
     assert sum(p["chunks"] for p in ix.manifest["parts"]) == len(ix.chunks) == len(ix.store)
     assert all(c.doc_id != "neu-4.md" for c in ix.chunks)
+
+
+def test_an_index_in_the_earlier_layout_is_read_and_its_first_update_writes_the_new_one(corpus, tiny, tiny_embedder,
+                                                                                       tmp_path):
+    import json
+    import shutil
+
+    from index.store import make_store
+    build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+    ix = load(tiny.index_path, tiny.embedder)
+    folder, (part,) = ix.folder, ix.manifest["parts"]
+    for kind, name in (("vectors", "dense"), ("sent_vectors", "sentences")):   # one file each, saved stores
+        shutil.move(folder / part[kind], folder / f"{kind}.npy")
+        store = make_store("flat", ix.manifest["embedder"]["dim"])
+        store.add(np.load(folder / f"{kind}.npy"))
+        store.save(folder, name)
+    shutil.rmtree(folder / "parts")
+    for kept in ("lines.npz", "bm25/tokens.npy", "bm25/token_ends.npy"):
+        (folder / kept).unlink()
+    rows = [json.loads(line) for line in (folder / "chunks.jsonl").read_text().splitlines()]
+    (folder / "chunks.jsonl").write_text("".join(json.dumps({k: v for k, v in r.items() if k != "fingerprint"}) + "\n"
+                                                 for r in rows))
+    manifest = {k: v for k, v in ix.manifest.items() if k not in ("parts", "files")} | {"ann": "auto"}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+    old = load(tiny.index_path, tiny.embedder)
+    assert old.shingled() is None and old.fingerprints == [] and old.bm25.tokens is None
+    assert type(old.store.index).__name__ == "IndexScalarQuantizer"        # an exact file written for auto: fp16
+    hits = Retriever(old, tiny_embedder, tiny).search("Alibaba Cloud Investitionen", 5)
+    (corpus / "neu.md").write_text("# Neu\n\nTencent baut ein Rechenzentrum in Frankfurt.", encoding="utf-8")
+    report = build_index(corpus, tiny.index_path, settings=tiny, embedder=tiny_embedder, progress=False)
+    assert report.embedded == 1                                             # the new chunk and nothing else
+    new = load(tiny.index_path, tiny.embedder)
+    assert len(new.manifest["parts"]) == 2 and new.shingled() is not None and new.fingerprints
+    assert not list(new.folder.glob("*.faiss")) and not (new.folder / "vectors.npy").exists()
+    assert [(h.source, h.start) for h in Retriever(new, tiny_embedder, tiny).search("Alibaba Cloud Investitionen", 5)
+            ] == [(h.source, h.start) for h in hits]
