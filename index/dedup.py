@@ -75,12 +75,7 @@ def line_shingles(text: str) -> Lines:
 
 def line_repeats(texts: dict[str, str]) -> dict[str, list[int]]:
     """For each document, per line: in how many documents that line (nearly) occurs."""
-    return repeats({d: line_shingles(t) for d, t in texts.items()})
-
-
-def repeats(lines: dict[str, Lines]) -> dict[str, list[int]]:
-    """`line_repeats` from each document's `Lines`."""
-    return _line_counts(lines, _df([(np.unique(x.hashes), 1) for x in lines.values()]))
+    return update(texts)[1]
 
 
 @dataclass(frozen=True)

@@ -158,10 +158,7 @@ def _vectorised_bm25():
 
         def build_index_from_ids(self, unique_token_ids, corpus_token_ids, show_progress=True,
                                  leave_progress=False):
-            """bm25s's hook for building the score matrix."""
-            if self.method != "lucene":
-                return super().build_index_from_ids(unique_token_ids, corpus_token_ids, show_progress,
-                                                    leave_progress)
+            """bm25s's hook for building the score matrix (its default method, Lucene's)."""
             self.nonoccurrence_array = None
             lens = np.array([len(d) for d in corpus_token_ids], np.int64)
             n_docs, n_vocab = len(lens), len(unique_token_ids)

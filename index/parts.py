@@ -35,7 +35,8 @@ def arrange(plan, old, reuse: bool = True) -> tuple[object, list[dict]]:
     parts = old_parts(old) if reuse else []
     if not parts:
         return plan, []
-    before, now = _signatures(old.chunks, old.embed_hashes, old.sentences), _plan_signatures(plan)
+    before = _signatures(old.chunks, old.embed_hashes, old.sentences)
+    now = _signatures(plan.chunks, plan.hashes, plan.sentences)
     kept, order, c0 = [], [], 0
     for part in parts:
         docs = list(dict.fromkeys(c.doc_id for c in old.chunks[c0:c0 + part["chunks"]]))
@@ -57,10 +58,6 @@ def _signatures(chunks, hashes, sentences) -> dict[str, tuple]:
     for ci, h in zip(sentences["chunk"].tolist(), sentences["hash"].tolist()):
         rows[chunks[ci].doc_id][1].append(h)
     return {d: (tuple(a), tuple(b)) for d, (a, b) in rows.items()}
-
-
-def _plan_signatures(plan) -> dict[str, tuple]:
-    return _signatures(plan.chunks, plan.hashes, plan.sentences)
 
 
 def reordered(plan, first: list[str]):

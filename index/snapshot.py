@@ -75,6 +75,8 @@ class LoadedIndex:
     sentences: np.ndarray
     folder: Path = field(repr=False, default=None)
     fingerprints: list[str] = field(default_factory=list)     # per chunk; empty in indexes written before them
+    vectors: np.ndarray | Rows = field(repr=False, default=None)        # chunk embeddings (memory-mapped)
+    sent_vectors: np.ndarray | Rows = field(repr=False, default=None)   # sentence embeddings (memory-mapped)
 
     def shingled(self) -> Shingled | None:
         """The documents' lines as shingles and repeat counts (None in indexes written before them)."""
@@ -83,16 +85,6 @@ class LoadedIndex:
                 return unpack(z)
         except (OSError, ValueError, KeyError):
             return None
-
-    @cached_property
-    def vectors(self) -> np.ndarray | Rows:
-        """Chunk embeddings (memory-mapped)."""
-        return _rows(self.folder, self.manifest, "vectors")
-
-    @cached_property
-    def sent_vectors(self) -> np.ndarray | Rows:
-        """Sentence embeddings (memory-mapped)."""
-        return _rows(self.folder, self.manifest, "sent_vectors")
 
     @cached_property
     def sent_offsets(self) -> np.ndarray:
@@ -254,9 +246,9 @@ def _write_files(tmp: Path, snap: Snapshot, name: str) -> None:
                     allow_pickle=False)
         parts.append({"vectors": f"parts/{name}/vectors.npy", "sent_vectors": f"parts/{name}/sent_vectors.npy",
                       "chunks": len(snap.vectors), "sentences": len(snap.sent_vectors)})
-    for store, name in ((snap.store, "dense"), (snap.sent_store, "sentences")):
+    for store, file in ((snap.store, "dense"), (snap.sent_store, "sentences")):
         if store is not None:
-            store.save(tmp, name)
+            store.save(tmp, file)
     snap.bm25.save(tmp)
     files = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
     manifest = snap.manifest | {"format_version": FORMAT_VERSION, "snapshot": name, "files": files, "parts": parts}
@@ -327,9 +319,10 @@ def load(index_dir: str | Path, embedder: str | None = None, search: bool = True
         docs = {d["id"]: d for d in _read_jsonl(folder / "docs.jsonl")}
         rows = _read_jsonl(folder / "chunks.jsonl")
         chunks = [Chunk(**{k: v for k, v in r.items() if k not in ("embed_hash", "fingerprint")}) for r in rows]
-        store = _store(folder, "dense", "vectors", manifest) if search else None
-        sent_store = _store(folder, "sentences", "sent_vectors", manifest) if search else None
-        n_vecs, n_sent_vecs = len(_rows(folder, manifest, "vectors")), len(_rows(folder, manifest, "sent_vectors"))
+        vectors, sent_vectors = _rows(folder, manifest, "vectors"), _rows(folder, manifest, "sent_vectors")
+        store = _store(folder, "dense", vectors, manifest) if search else None
+        sent_store = _store(folder, "sentences", sent_vectors, manifest) if search else None
+        n_vecs, n_sent_vecs = len(vectors), len(sent_vectors)
         bm25 = BM25Index.load(folder)
         sentences = np.load(folder / "sentences.npy", allow_pickle=False)
     except Exception as e:  # any parse failure means a damaged index; say how to fix it
@@ -340,16 +333,15 @@ def load(index_dir: str | Path, embedder: str | None = None, search: bool = True
                           f"{n_sent_vecs}/{len(sentences)} sentences); {fix}")
     prints = [r.get("fingerprint", "") for r in rows]
     return LoadedIndex(index_dir, name, manifest, docs, chunks, [r["embed_hash"] for r in rows],
-                       store, sent_store, bm25, sentences, folder, prints if all(prints) else [])
+                       store, sent_store, bm25, sentences, folder, prints if all(prints) else [], vectors, sent_vectors)
 
 
-def _store(folder: Path, name: str, vectors: str, manifest: dict) -> FaissStore:
-    """The saved store `name`, else an exhaustive one made from the float32 vectors (see `index.store.SAVED`)."""
+def _store(folder: Path, name: str, rows: np.ndarray | Rows, manifest: dict) -> FaissStore:
+    """The saved store `name`, else an exhaustive one made from the float32 `rows` (see `index.store.SAVED`)."""
     ann = manifest.get("ann", manifest.get("store"))
     if (folder / f"{name}.faiss").is_file():
         store = FaissStore.load(folder, name)
         return store.as_fp16() if ann == "auto" else store          # written when auto meant exact float32
-    rows = _rows(folder, manifest, vectors)
     store = make_store("flat" if ann == "flat" else "fp16", int(manifest["embedder"]["dim"]))
     for at in range(0, len(rows), 65536):                           # a slice at a time: memory stays flat
         store.add(rows[at:at + 65536])
